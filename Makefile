@@ -1,0 +1,28 @@
+# cmsettle: `make demo` and `make test` are all a fresh machine needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help demo test bench sample clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP) ## install, settle the sample months in order, show where the outputs are
+	$(BIN)/python scripts/demo.py
+
+test: $(STAMP) ## install with the test extras and run the test suite
+	$(BIN)/python -m pytest
+
+sample: $(STAMP) ## regenerate sample_data/ with the deterministic generator
+	$(BIN)/python scripts/gen_sample.py --out sample_data
+
+clean: ## remove the virtual environment and demo outputs
+	rm -rf $(VENV) demo_out

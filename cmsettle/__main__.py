@@ -1,0 +1,3 @@
+from cmsettle.cli import main
+
+main()

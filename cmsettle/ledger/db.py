@@ -1,0 +1,267 @@
+"""The ledger: month-to-month state in SQLite (default) or PostgreSQL, through SQLAlchemy.
+
+``Ledger.open(url)`` applies pending Alembic migrations, then offers the month life-cycle queries
+and the one-transaction save of a settled month (state, pay lines, manager rows).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
+
+from cmsettle.compute.lines import PayLine
+from cmsettle.compute.state import Hold, LedgerState, MonthRecord, Person, Referral
+from cmsettle.ledger import tables as T
+from cmsettle.months import Month
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _month(text: str | None) -> Month | None:
+    return Month.parse(text) if text else None
+
+
+def _s(m: Month | None) -> str | None:
+    return str(m) if m is not None else None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    month: Month
+    revision: int
+    status: str
+    mode: str
+    rule_set_id: str
+    rule_set_sha256: str
+    manifest_sha256: str | None
+    run_id: str
+    created_at: datetime
+    closed_at: datetime | None
+    reopen_reason: str | None
+    output_dir: str | None
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+class Ledger:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> "Ledger":
+        engine = create_engine(url, future=True)
+        if engine.dialect.name == "sqlite":
+            @event.listens_for(engine, "connect")
+            def _fk_on(dbapi_conn, _record):  # noqa: ANN001
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+        ledger = cls(engine)
+        ledger.migrate()
+        return ledger
+
+    # ---- schema ------------------------------------------------------------------------------------
+    def _alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return cfg
+
+    def migrate(self) -> None:
+        cfg = self._alembic_config()
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ---- runs --------------------------------------------------------------------------------------
+    def runs(self, month: Month | None = None) -> list[RunInfo]:
+        q = select(T.month_run).order_by(T.month_run.c.month, T.month_run.c.revision)
+        if month is not None:
+            q = q.where(T.month_run.c.month == str(month))
+        with self.engine.connect() as conn:
+            return [self._info(r) for r in conn.execute(q).mappings()]
+
+    @staticmethod
+    def _info(r) -> RunInfo:  # noqa: ANN001
+        return RunInfo(
+            id=r["id"], month=Month.parse(r["month"]), revision=r["revision"], status=r["status"], mode=r["mode"],
+            rule_set_id=r["rule_set_id"], rule_set_sha256=r["rule_set_sha256"], manifest_sha256=r["manifest_sha256"],
+            run_id=r["run_id"], created_at=r["created_at"], closed_at=r["closed_at"],
+            reopen_reason=r["reopen_reason"], output_dir=r["output_dir"],
+        )
+
+    def latest(self, month: Month) -> RunInfo | None:
+        runs = [r for r in self.runs(month) if r.status != "superseded"]
+        return runs[-1] if runs else None
+
+    def first_month(self) -> Month | None:
+        runs = self.runs()
+        return min((r.month for r in runs), default=None)
+
+    # ---- state -------------------------------------------------------------------------------------
+    def load_state(self, run: RunInfo | None) -> LedgerState:
+        """The state the close of ``run`` left (empty state when None: the first ledger month)."""
+        if run is None:
+            return LedgerState()
+        rid = run.id
+        with self.engine.connect() as conn:
+            persons = {}
+            for r in conn.execute(select(T.person_state).where(T.person_state.c.run_id == rid)).mappings():
+                persons[r["manager_id"]] = Person(
+                    manager_id=r["manager_id"], name=r["name"], position=r["position"], contract=r["contract"],
+                    grade_next=r["grade_next"], last_month=_month(r["last_month"]), excess_carry=r["excess_carry"],
+                    risk_fund_balance=r["risk_fund_balance"], tax_year=r["tax_year"], ytd_taxable=r["ytd_taxable"],
+                    ytd_tax=r["ytd_tax"], counter_year=r["counter_year"],
+                    personal_leave_days_ytd=r["personal_leave_days_ytd"], absent_days_ytd=r["absent_days_ytd"],
+                    discretionary_count=r["discretionary_count"], deduction_carry=r["deduction_carry"],
+                    open_disputes=r["open_disputes"], leave_month=_month(r["leave_month"]),
+                    leave_approved=r["leave_approved"], refund_due=_month(r["refund_due"]),
+                    hire_date=date.fromisoformat(r["hire_date"]) if r["hire_date"] else None,
+                )
+            records = {}
+            for r in conn.execute(select(T.metric_record).where(T.metric_record.c.run_id == rid)).mappings():
+                m = Month.parse(r["month"])
+                records[(r["manager_id"], m)] = MonthRecord(
+                    month=m, manager_id=r["manager_id"], grade=r["grade"], avg_assets=r["avg_assets"], ea=r["ea"],
+                    nmv=r["nmv"], score_raw=r["score_raw"], position=r["position"],
+                    supervisor_id=r["supervisor_id"], source=r["source"],
+                )
+            holds = tuple(
+                Hold(r["manager_id"], Month.parse(r["month"]), r["kind"], r["amount"],
+                     tuple(c for c in r["clients"].split(",") if c))
+                for r in conn.execute(select(T.hold).where(T.hold.c.run_id == rid)).mappings()
+            )
+            pending = frozenset(conn.execute(
+                select(T.pending_client.c.client_id).where(T.pending_client.c.run_id == rid)).scalars())
+            referrals, paid = {}, set()
+            for r in conn.execute(select(T.referral).where(T.referral.c.run_id == rid)).mappings():
+                if r["paid"]:
+                    paid.add(r["referred_id"])
+                else:
+                    referrals[r["referred_id"]] = Referral(r["referred_id"], r["referrer_id"],
+                                                           date.fromisoformat(r["date"]))
+        return LedgerState(
+            first_month=self.first_month(), last_month=run.month, persons=persons, records=records, holds=holds,
+            pending_clients=pending, referrals=referrals, paid_referrals=frozenset(paid),
+        )
+
+    def save_run(
+        self,
+        *,
+        month: Month,
+        state: LedgerState,
+        lines: list[PayLine],
+        manager_rows: list[dict],
+        rule_set_id: str,
+        rule_set_sha256: str,
+        manifest_sha256: str,
+        run_id: str,
+        created_at: datetime,
+        output_dir: str,
+        mode: str = "month",
+        status: str = "draft",
+        replace_run: int | None = None,
+        revision: int = 1,
+        reopen_reason: str | None = None,
+        on_commit=None,  # noqa: ANN001  called inside the transaction, last (outputs, audit)
+    ) -> int:
+        """Store one settled month in one transaction; a draft re-run replaces its own rows."""
+        with self.engine.begin() as conn:
+            if replace_run is not None:
+                conn.execute(delete(T.month_run).where(T.month_run.c.id == replace_run))
+                for table in (T.person_state, T.metric_record, T.hold, T.pending_client, T.referral, T.pay_line,
+                              T.manager_row, T.signature):
+                    conn.execute(delete(table).where(table.c.run_id == replace_run))
+            rid = conn.execute(insert(T.month_run).values(
+                month=str(month), revision=revision, status=status, mode=mode, rule_set_id=rule_set_id,
+                rule_set_sha256=rule_set_sha256, manifest_sha256=manifest_sha256, run_id=run_id,
+                created_at=created_at, closed_at=created_at if status == "closed" else None,
+                reopen_reason=reopen_reason, output_dir=output_dir,
+            )).inserted_primary_key[0]
+            rows = [dict(
+                run_id=rid, manager_id=p.manager_id, name=p.name, position=p.position, contract=p.contract,
+                grade_next=p.grade_next, last_month=_s(p.last_month), excess_carry=p.excess_carry,
+                risk_fund_balance=p.risk_fund_balance, tax_year=p.tax_year, ytd_taxable=p.ytd_taxable,
+                ytd_tax=p.ytd_tax, counter_year=p.counter_year, personal_leave_days_ytd=p.personal_leave_days_ytd,
+                absent_days_ytd=p.absent_days_ytd, discretionary_count=p.discretionary_count,
+                deduction_carry=p.deduction_carry, open_disputes=p.open_disputes, leave_month=_s(p.leave_month),
+                leave_approved=p.leave_approved, refund_due=_s(p.refund_due),
+                hire_date=p.hire_date.isoformat() if p.hire_date else None,
+            ) for p in state.persons.values()]
+            if rows:
+                conn.execute(insert(T.person_state), rows)
+            rows = [dict(
+                run_id=rid, manager_id=r.manager_id, month=str(r.month), grade=r.grade, avg_assets=r.avg_assets,
+                ea=r.ea, nmv=r.nmv, score_raw=r.score_raw, position=r.position, supervisor_id=r.supervisor_id,
+                source=r.source,
+            ) for r in state.records.values()]
+            if rows:
+                conn.execute(insert(T.metric_record), rows)
+            rows = [dict(run_id=rid, manager_id=h.manager_id, month=str(h.month), kind=h.kind, amount=h.amount,
+                         clients=",".join(h.clients)) for h in state.holds]
+            if rows:
+                conn.execute(insert(T.hold), rows)
+            rows = [dict(run_id=rid, client_id=c) for c in sorted(state.pending_clients)]
+            if rows:
+                conn.execute(insert(T.pending_client), rows)
+            rows = [dict(run_id=rid, referred_id=r.referred_id, referrer_id=r.referrer_id, date=r.date.isoformat(),
+                         paid=False) for r in state.referrals.values()]
+            rows += [dict(run_id=rid, referred_id=x, referrer_id="", date=None, paid=True)
+                     for x in sorted(state.paid_referrals)]
+            if rows:
+                conn.execute(insert(T.referral), rows)
+            rows = [dict(run_id=rid, seq=i, manager_id=ln.manager_id, component=ln.component, amount=ln.amount,
+                         rule=ln.rule, detail=ln.detail) for i, ln in enumerate(lines)]
+            if rows:
+                conn.execute(insert(T.pay_line), rows)
+            rows = [dict(run_id=rid, manager_id=m["manager_id"], data=json.dumps(m, ensure_ascii=False, sort_keys=True))
+                    for m in manager_rows]
+            if rows:
+                conn.execute(insert(T.manager_row), rows)
+            if on_commit is not None:
+                on_commit(conn, rid)
+            return rid
+
+    def set_status(self, run_id: int, status: str, *, closed_at: datetime | None = None, conn=None) -> None:  # noqa: ANN001
+        stmt = update(T.month_run).where(T.month_run.c.id == run_id).values(status=status, closed_at=closed_at)
+        if conn is not None:
+            conn.execute(stmt)
+        else:
+            with self.engine.begin() as c:
+                c.execute(stmt)
+
+    def pay_lines(self, run_id: int) -> list[PayLine]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T.pay_line).where(T.pay_line.c.run_id == run_id).order_by(T.pay_line.c.seq))
+            return [PayLine(r.manager_id, r.component, r.amount, r.rule, r.detail) for r in rows]
+
+    def manager_rows(self, run_id: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T.manager_row.c.data).where(T.manager_row.c.run_id == run_id))
+            return [json.loads(r[0]) for r in rows]
+
+    def net_pay(self, run_id: int) -> dict[str, Decimal]:
+        return {ln.manager_id: ln.amount for ln in self.pay_lines(run_id) if ln.component == "net_pay"}

@@ -1,0 +1,248 @@
+"""The month-end run, top to bottom (STYLE.md example 2).
+
+resolve rules → open ledger and plan the run (O1-O3) → load and validate inputs → compute (pure)
+→ render outputs into a temporary folder → save the ledger in one transaction, moving the outputs
+into place as its last step → report. A dry run stops after computing and writes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+from filelock import FileLock, Timeout
+
+from cmsettle import __version__
+from cmsettle.compute.settle import MonthResult, settle
+from cmsettle.errors import NotReadyError, RefusedError
+from cmsettle.inputs import load_month
+from cmsettle.ledger.db import Ledger, RunInfo
+from cmsettle.model import InputFile
+from cmsettle.months import Month
+from cmsettle.outputs import tables as out
+from cmsettle.ruleset.loader import LoadedRuleSet, resolve
+from cmsettle.workdays import WorkCalendar
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    out_dir: Path
+    rules_dir: Path
+    db_url: str
+    keys_dir: Path = Path("keys")
+    actor: str = field(default_factory=lambda: os.environ.get("USER", "cmsettle"))
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    month: Month
+    result: MonthResult
+    rule_set: LoadedRuleSet
+    files: tuple[InputFile, ...]
+    dry_run: bool
+    revision: int
+    run_id: str
+    out_dir: Path | None = None
+    outputs: dict[str, str] = field(default_factory=dict)  # name → sha256
+    pay_day: str = ""
+
+
+def sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(url[len(prefix):]) if url.startswith(prefix) else None
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[None]:
+    """One run per ledger at a time (cron-safe): a second run is refused at once (exit 4)."""
+    db_file = sqlite_path(settings.db_url)
+    target = Path(str(db_file) + ".lock") if db_file else settings.out_dir / ".cmsettle.lock"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(target), timeout=0)
+    try:
+        with lock:
+            yield
+    except Timeout:
+        raise RefusedError(f"another cmsettle run holds the lock {target}; try again when it has finished") from None
+
+
+def open_ledger(settings: Settings, *, read_only: bool) -> Ledger | None:
+    """The ledger; for a read-only use of a SQLite file that does not exist yet, None (nothing created)."""
+    db_file = sqlite_path(settings.db_url)
+    if read_only and db_file is not None and not db_file.exists():
+        return None
+    if read_only:
+        from sqlalchemy import create_engine
+
+        return Ledger(create_engine(settings.db_url, future=True))
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+    return Ledger.open(settings.db_url)
+
+
+@dataclass(frozen=True)
+class Plan:
+    prior: RunInfo | None  # the run whose closing state this month starts from
+    replace: RunInfo | None  # a draft of this month being re-run
+    revision: int
+    first_ledger_month: bool
+    reopen_reason: str | None = None
+
+
+def plan_run(ledger: Ledger | None, month: Month, *, simulate: bool) -> Plan:
+    """O1-O3: which state to start from, and whether this month may be (re)computed now."""
+    if ledger is None:
+        return Plan(prior=None, replace=None, revision=1, first_ledger_month=True)
+    first = ledger.first_month()
+    this = ledger.latest(month)
+    later = [r for r in ledger.runs() if r.month > month and r.status != "superseded"]
+    if later:
+        raise RefusedError(f"{month} cannot be recomputed: later months are already in the ledger "
+                           f"({', '.join(sorted({str(r.month) for r in later}))})")
+    replace, revision, reason = None, 1, None
+    if this is not None:
+        if this.status == "closed":
+            raise RefusedError(f"{month} is closed (revision {this.revision}); a closed month is never recomputed "
+                               f"in place: use `settle reopen {month} --reason ...` (RULEBOOK O2)")
+        if this.status == "draft":
+            replace, revision = this, this.revision
+        elif this.status == "reopened":
+            revision, reason = this.revision + 1, this.reopen_reason
+    if first is None or month <= first:
+        if first is not None and month < first:
+            raise RefusedError(f"{month} is before the ledger's first month {first}")
+        return Plan(prior=None, replace=replace, revision=revision, first_ledger_month=True, reopen_reason=reason)
+    prev = ledger.latest(month.prev)
+    if prev is None:
+        raise NotReadyError(f"{month.prev} is not in the ledger: months settle in order (RULEBOOK O3)")
+    if not simulate and prev.status != "closed":
+        raise NotReadyError(f"{month.prev} is not closed (state {prev.status}): sign it off first (RULEBOOK O1, O3)")
+    return Plan(prior=prev, replace=replace, revision=revision, first_ledger_month=False, reopen_reason=reason)
+
+
+def retro_adjustments(ledger: Ledger | None, month: Month) -> dict[str, Decimal]:
+    """O2: per person, net pay of the latest closed revision of M-1 minus the revision that was paid."""
+    if ledger is None:
+        return {}
+    revs = [r for r in ledger.runs(month.prev) if r.status in ("closed", "reopened")]
+    if len(revs) < 2:
+        return {}
+    paid, latest = ledger.net_pay(revs[0].id), ledger.net_pay(revs[-1].id)
+    diff = {mid: latest.get(mid, Decimal(0)) - paid.get(mid, Decimal(0)) for mid in set(paid) | set(latest)}
+    return {mid: d for mid, d in sorted(diff.items()) if d}
+
+
+def pay_day(month: Month, rules: LoadedRuleSet, cal: WorkCalendar) -> str:
+    """O4: the payday of M+1, moved to the next working day."""
+    nxt = month.next
+    return cal.next_workday_on_or_after(nxt.first_day.replace(day=rules.rules.payday.day)).isoformat()
+
+
+def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, simulate: bool = False) -> RunOutcome:
+    rule_set = resolve(settings.rules_dir, month)
+    cal = WorkCalendar(dict(rule_set.rules.calendar))
+    with nullcontext() if dry_run else run_lock(settings):
+        ledger = open_ledger(settings, read_only=dry_run)
+        try:
+            plan = plan_run(ledger, month, simulate=simulate)
+            prior = ledger.load_state(plan.prior) if ledger is not None else None
+            known = frozenset(prior.persons) if prior is not None else frozenset()
+            inputs = load_month(settings.data_dir, month, rule_set.rules,
+                                first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
+            from cmsettle.compute.state import LedgerState
+
+            result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
+            run_id = _run_id(month, plan.revision, rule_set, inputs.files, plan.prior)
+            payday = pay_day(month, rule_set, cal)
+            if dry_run:
+                return RunOutcome(month, result, rule_set, inputs.files, True, plan.revision, run_id, pay_day=payday)
+            final = simulate  # a simulated month is closed at once (no sign-off)
+            files = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
+                           status="closed" if final else "draft", pay_day=payday)
+            target = settings.out_dir / str(month)
+            manifest_hash = out.sha256(files["manifest.json"])
+            staging = _stage(files, settings.out_dir, month)
+            try:
+                ledger.save_run(
+                    month=month, state=result.state, lines=list(result.lines),
+                    manager_rows=[dict(out.manager_row(str(month), m), grade_reason=m.grade_reason)
+                                  for m in result.managers],
+                    rule_set_id=rule_set.id, rule_set_sha256=rule_set.sha256, manifest_sha256=manifest_hash,
+                    run_id=run_id, created_at=datetime.now(timezone.utc), output_dir=str(target),
+                    mode="simulate" if simulate else "month", status="closed" if final else "draft",
+                    replace_run=plan.replace.id if plan.replace else None, revision=plan.revision,
+                    reopen_reason=plan.reopen_reason,
+                    on_commit=lambda conn, rid: _swap_into_place(staging, target),
+                )
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            return RunOutcome(month, result, rule_set, inputs.files, False, plan.revision, run_id, target,
+                              {n: out.sha256(b) for n, b in files.items()}, payday)
+        finally:
+            if ledger is not None:
+                ledger.dispose()
+
+
+def _run_id(month: Month, revision: int, rule_set: LoadedRuleSet, files: tuple[InputFile, ...],
+            prior: RunInfo | None) -> str:
+    """Deterministic: the same inputs, rules and prior state give the same run id (O2: byte-identical)."""
+    h = hashlib.sha256()
+    for part in (str(month), str(revision), __version__, rule_set.sha256, prior.run_id if prior else "-",
+                 *(f"{f.table}:{f.sha256}" for f in files)):
+        h.update(part.encode() + b"\n")
+    return h.hexdigest()[:16]
+
+
+def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile, ...], *, run_id: str,
+           revision: int, status: str, pay_day: str) -> dict[str, bytes]:
+    """Every output file of DATA.md, as bytes, with the manifest over the others' hashes."""
+    outputs = {
+        "pay_lines.csv": out.pay_lines_csv(result),
+        "managers.csv": out.managers_csv(result),
+        "bank_transfer.csv": out.bank_csv(result, final=status == "closed"),
+    }
+    manifest = {
+        "run_id": run_id,
+        "month": str(result.month),
+        "revision": revision,
+        "tool": "cmsettle",
+        "tool_version": __version__,
+        "status": status,
+        "pay_day": pay_day,
+        "rule_set": {"id": rule_set.id, "effective_from": rule_set.rules.effective_from,
+                     "file": rule_set.path.name, "sha256": rule_set.sha256},
+        "inputs": [{"table": f.table, "file": f.path, "rows": f.rows, "sha256": f.sha256, "encoding": f.encoding}
+                   for f in files],
+        "outputs": {name: out.sha256(data) for name, data in sorted(outputs.items())},
+        "warnings": list(result.warnings),
+    }
+    outputs["manifest.json"] = out.canonical_json(manifest)
+    return outputs
+
+
+def _stage(files: dict[str, bytes], out_dir: Path, month: Month) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{month}.", dir=out_dir))
+    out.write_files(staging, files)
+    return staging
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace the month's output folder by the staged one with renames (never half a folder)."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    staging.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

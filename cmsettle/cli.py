@@ -286,6 +286,14 @@ def status(
     console.print(t if rows else "the ledger is empty")
 
 
+try:  # sign-off, keys, reopen (issue 7) register their commands here
+    from cmsettle.cli_ledger import register as _register_ledger
+
+    _register_ledger(app)
+except ImportError:  # pragma: no cover
+    pass
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"cmsettle {__version__}")

@@ -1,0 +1,157 @@
+"""Read one input file (CSV or the first sheet of an XLSX) into rows of text.
+
+Every cell becomes stripped text ("" when blank) and every row keeps its number as a spreadsheet shows it
+(the header row is 1 in a normal file). No value is interpreted here beyond turning spreadsheet cells into
+the text a person would type: 1001.0 -> "1001", a date cell -> "2024-05-03". Typing is validate.py's job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import charset_normalizer
+import numpy as np
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from cmsettle.errors import InputError, Problem
+
+# Encodings a Chinese export comes in. GB18030 is a superset of GBK and GB2312.
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The text of one input file."""
+
+    table: str
+    file: str              # the name shown in problems: relative to the data folder, e.g. 2024-05/trades.csv
+    header: list[str]      # as found (stripped); "" where a column has no header
+    header_row: int
+    cells: pd.DataFrame    # columns 0..len(header)-1, text; only rows with some value
+    rows: np.ndarray       # the spreadsheet row number of each row of `cells`
+    excel: bool            # from an .xlsx: numbers in date columns are Excel serial dates
+    encoding: str | None
+    sha256: str
+
+
+def read_table(path: Path, table: str, file: str) -> RawTable:
+    """Read a .csv or .xlsx; raise InputError with one Problem when the file cannot be read at all."""
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    if path.suffix.lower() == ".xlsx":
+        grid, encoding, excel = _xlsx_grid(raw, file), None, True
+    else:
+        encoding = detect_encoding(raw, file)
+        grid, excel = _csv_grid(raw, encoding, file), False
+    return _with_header(grid, table, file, excel, encoding, sha)
+
+
+def detect_encoding(raw: bytes, file: str) -> str:
+    """UTF-8 (with or without BOM) first, then charset-normalizer's guess if Chinese, then GB18030."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return _first_decoding(raw, file, ["utf-8-sig"])
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _first_decoding(raw, file, ["utf-16"])
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(raw).best()
+    guess = best.encoding if best is not None else None
+    chinese = guess is not None and guess.lower().replace("_", "") in _GB_FAMILY
+    # A guess outside the GB family is tried last: short GBK texts are often taken for Big5 or a code page.
+    candidates = [guess] if chinese else []
+    candidates.append("gb18030")
+    if guess and not chinese:
+        candidates.append(guess)
+    return _first_decoding(raw, file, candidates)  # type: ignore[arg-type]
+
+
+def _first_decoding(raw: bytes, file: str, candidates: list[str]) -> str:
+    for enc in candidates:
+        try:
+            raw.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return enc
+    raise InputError([Problem(file, "cannot decode the file", expected="CSV text in UTF-8, GBK or GB18030")])
+
+
+def _csv_grid(raw: bytes, encoding: str, file: str) -> pd.DataFrame:
+    first_line = raw[:4096].decode(encoding, errors="ignore").split("\n", 1)[0]
+    sep = "\t" if "\t" in first_line and "," not in first_line else ","
+    try:
+        return pd.read_csv(
+            io.BytesIO(raw), header=None, dtype=str, sep=sep, encoding=encoding, keep_default_na=False,
+            na_filter=False, skip_blank_lines=False, engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except pd.errors.ParserError:
+        # Some row has more fields than the first one: read with the csv module, pad the short rows.
+        try:
+            records = list(csv.reader(io.StringIO(raw.decode(encoding), newline=""), delimiter=sep))
+        except csv.Error as exc:
+            raise InputError([Problem(file, f"not a readable CSV file: {exc}")]) from None
+        width = max((len(r) for r in records), default=0)
+        return pd.DataFrame([r + [""] * (width - len(r)) for r in records], dtype=str)
+
+
+def _xlsx_grid(raw: bytes, file: str) -> pd.DataFrame:
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(raw)).get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
+        raise InputError([Problem(file, f"not a readable .xlsx workbook: {exc}")]) from None
+    width = max((len(r) for r in rows), default=0)
+    return pd.DataFrame([[cell_text(c) for c in r] + [""] * (width - len(r)) for r in rows], dtype=str)
+
+
+def cell_text(cell: object) -> str:
+    """A spreadsheet cell as the text a person would type. Floats go through their shortest repr."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, int):
+        return str(cell)
+    if isinstance(cell, float):
+        if cell != cell or cell in (float("inf"), float("-inf")):
+            return repr(cell)
+        if cell.is_integer():
+            return str(int(cell))
+        return format(Decimal(repr(cell)), "f")
+    if isinstance(cell, datetime):
+        return cell.date().isoformat() if cell.time() == time() else cell.isoformat(sep=" ")
+    if isinstance(cell, (date, time, timedelta)):
+        return cell.isoformat() if not isinstance(cell, timedelta) else str(cell)
+    return str(cell)
+
+
+def _with_header(grid: pd.DataFrame, table: str, file: str, excel: bool, encoding: str | None,
+                 sha: str) -> RawTable:
+    grid = grid.fillna("")
+    for c in grid.columns:
+        grid[c] = grid[c].astype(str).str.strip()
+    filled = (grid != "").any(axis=1).to_numpy() if len(grid.columns) else np.zeros(len(grid), bool)
+    nonblank = np.flatnonzero(filled)
+    if len(nonblank) == 0:
+        raise InputError([Problem(file, "the file is empty", expected="a header row, then one row per record")])
+    h = int(nonblank[0])
+    header = list(grid.iloc[h])
+    keep = nonblank[1:]
+    cells = grid.iloc[keep].reset_index(drop=True)
+    cells.columns = range(len(header))
+    return RawTable(table=table, file=file, header=header, header_row=h + 1, cells=cells,
+                    rows=keep + 1, excel=excel, encoding=encoding, sha256=sha)

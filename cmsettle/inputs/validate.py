@@ -1,0 +1,742 @@
+"""Typed parsing and every check of one month's input files (DATA.md; RULEBOOK D4-D6, D17, D23, D29).
+
+The flow of :func:`load_month`: find the files -> read each into text (readers.py) -> map headers through
+the aliases -> type every column -> check rows, duplicates and references across tables -> build the
+immutable ``MonthInputs``. Problems are collected, never raised one by one: one run reports every problem
+of every file in a single ``InputError`` (at most ``CAP`` per file and column, then a count).
+
+Columns are typed per distinct value (``pd.factorize``), so a 10M-row table with a few thousand distinct
+dates, codes or ids costs a few thousand parses, and Problems are built only for failing rows.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from cmsettle import model
+from cmsettle.errors import InputError, NotReadyError, Problem
+from cmsettle.inputs import tables as T
+from cmsettle.inputs.readers import RawTable, read_table
+from cmsettle.months import Month
+from cmsettle.ruleset.schema import RuleSet
+
+ALIASES_FILE = Path(__file__).resolve().parent.parent / "config" / "aliases.yaml"
+CAP = 50  # problems listed per file and column; the rest are counted
+
+_RECORDS: dict[str, type] = {
+    "roster": model.RosterRow, "attendance": model.AttendanceRow, "management": model.ManagementRow,
+    "penalties": model.PenaltyRow, "referrals": model.ReferralRow, "deductions": model.DeductionRow,
+    "grade_overrides": model.OverrideRow, "history": model.HistoryRow, "opening": model.OpeningRow,
+}
+_COUNT_ONCE = ("late", "early_leave")  # attendance codes that count one occurrence each; `days` may be blank
+
+
+# --- aliases ---------------------------------------------------------------------------------------------
+
+_UNIT = re.compile(r"\s*[(（][^()（）]*[)）]$")
+
+
+def norm_header(text: str) -> str:
+    """A header as matched against the aliases: no case, no `*`, no trailing unit, `_` for spaces."""
+    t = text.replace("\ufeff", "").strip().strip("*＊").strip()
+    t = _UNIT.sub("", t)
+    return re.sub(r"[\s\-]+", "_", t.casefold())
+
+
+@dataclass(frozen=True)
+class Aliases:
+    headers: dict[str, dict[str, str]]  # table -> normalised header -> column
+    values: dict[str, dict[str, str]]   # code kind -> casefolded word -> code
+    shown: dict[str, dict[str, str]]    # code kind -> code -> its first alias (for "expected" texts)
+    booleans: dict[str, bool]
+
+
+def load_aliases(path: Path = ALIASES_FILE) -> Aliases:
+    """Read aliases.yaml; a mistake in it is a bug of the package and raises ValueError."""
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # all scalars stay text
+    errors: list[str] = []
+    header_data: dict = data.get("headers", {})
+    for section in header_data:
+        if section != "any" and section not in T.TABLE_BY_NAME:
+            errors.append(f"headers.{section}: not a table")
+    all_columns = {c.name for t in T.TABLES for c in t.columns}
+    errors += [f"headers.any.{c}: not a column of any table" for c in header_data.get("any", {})
+               if c not in all_columns]
+    headers: dict[str, dict[str, str]] = {}
+    for spec in T.TABLES:
+        names = set(spec.names)
+        found: dict[str, str] = {norm_header(n): n for n in names}
+        for col, words in header_data.get(spec.name, {}).items():
+            if col not in names:
+                errors.append(f"headers.{spec.name}.{col}: not a column of {spec.name}")
+            for w in words:
+                key = norm_header(w)
+                if found.setdefault(key, col) != col:
+                    errors.append(f"headers.{spec.name}: '{w}' means both {found[key]} and {col}")
+        for col, words in header_data.get("any", {}).items():
+            if col in names:
+                for w in words:
+                    found.setdefault(norm_header(w), col)  # a table's own section wins
+        headers[spec.name] = found
+    values: dict[str, dict[str, str]] = {}
+    shown: dict[str, dict[str, str]] = {}
+    value_data: dict = data.get("values", {})
+    for kind, codes in T.CODES.items():
+        words_of = value_data.get(kind, {})
+        found = {c.casefold(): c for c in codes}
+        shown[kind] = {}
+        for code, words in words_of.items():
+            if code not in codes:
+                errors.append(f"values.{kind}.{code}: not a code of {kind}; codes are {', '.join(codes)}")
+            if words:
+                shown[kind][code] = words[0]
+            for w in words:
+                if found.setdefault(w.casefold(), code) != code:
+                    errors.append(f"values.{kind}: '{w}' means both {found[w.casefold()]} and {code}")
+        values[kind] = found
+    errors += [f"values.{k}: not a code kind" for k in value_data if k not in T.CODES and k != "bool"]
+    booleans: dict[str, bool] = {}
+    for flag, words in value_data.get("bool", {}).items():
+        if flag not in ("true", "false"):
+            errors.append(f"values.bool.{flag}: expected true or false")
+        for w in words:
+            booleans[w.casefold()] = flag == "true"
+    if errors:
+        raise ValueError(f"{path}: " + "; ".join(errors))
+    return Aliases(headers, values, shown, booleans)
+
+
+@functools.cache
+def aliases() -> Aliases:
+    return load_aliases()
+
+
+# --- typing one value (applied once per distinct value of a column) ----------------------------------------
+
+class _Bad(Exception):
+    def __init__(self, message: str, expected: str):
+        super().__init__(message)
+        self.message, self.expected = message, expected
+
+
+_DATE_EXPECTED = "a date as YYYY-MM-DD or YYYY/MM/DD, e.g. 2024-05-31"
+_AMOUNT_EXPECTED = "a number such as 1234.50 or 1,234.50"
+_DATE_RE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DATE8_RE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SERIAL_RE = re.compile(r"\d+(?:\.\d+)?")
+_MONTH_RE = re.compile(r"(\d{4})[-/.]?(\d{1,2})")
+_PLAIN_RE = r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+_EXP_RE = re.compile(r"[+-]?(\d+(?:\.\d*)?|\.\d+)[eE][+-]?\d+")
+_INT_RE = re.compile(r"[+-]?\d+")
+_EXCEL_EPOCH = date(1899, 12, 30)
+_EXCEL_LAST = (date(9999, 12, 31) - _EXCEL_EPOCH).days
+
+
+def parse_date(text: str, excel: bool = False) -> date:
+    """YYYY-MM-DD, YYYY/MM/DD (also YYYY.MM.DD, YYYYMMDD, a trailing time); in an xlsx also a serial number."""
+    m = _DATE_RE.fullmatch(text)
+    parts = (m.group(1), m.group(3), m.group(4)) if m else None
+    if parts is None and (m8 := _DATE8_RE.fullmatch(text)):
+        parts = m8.groups()
+    if parts is not None:
+        try:
+            return date(*map(int, parts))
+        except ValueError:
+            raise _Bad("no such date", _DATE_EXPECTED) from None
+    if excel and _SERIAL_RE.fullmatch(text) and 1 <= int(Decimal(text)) <= _EXCEL_LAST:
+        return _EXCEL_EPOCH + timedelta(days=int(Decimal(text)))
+    raise _Bad("not a date", _DATE_EXPECTED)
+
+
+def parse_month(text: str, excel: bool = False) -> Month:
+    m = _MONTH_RE.fullmatch(text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return Month(int(m.group(1)), int(m.group(2)))
+    try:
+        return Month.of(parse_date(text, excel))
+    except _Bad:
+        raise _Bad("not a month", "a month as YYYY-MM, e.g. 2024-04") from None
+
+
+def parse_exponent(text: str) -> Decimal:
+    """A number in scientific notation, accepted only when it cannot have been rounded by an export.
+
+    Excel's General format shows at most 6 significant digits in scientific notation (1.23457E+11), so a
+    mantissa with 6 or more significant digits may have lost digits; fewer (1.5E+3, 3E-4) means exact.
+    """
+    m = _EXP_RE.fullmatch(text)
+    if not m:
+        raise _Bad("not a number", _AMOUNT_EXPECTED)
+    digits = m.group(1).replace(".", "").strip("0")
+    if len(digits) >= 6:
+        raise _Bad("a number in scientific notation may have been rounded by the export",
+                   "the full number without an exponent, e.g. 123456789012.00")
+    return Decimal(text)
+
+
+def parse_amounts(texts: list[str]) -> tuple[list[object], list[_Bad | None]]:
+    """Many distinct amount texts at once: one vectorised pattern match, then Decimal for the valid ones."""
+    n = len(texts)
+    values: list[object] = [None] * n
+    errors: list[_Bad | None] = [None] * n
+    if not n:
+        return values, errors
+    s = pd.Series(texts, dtype=object)
+    plain = s.str.fullmatch(_PLAIN_RE).to_numpy(dtype=bool, na_value=False)
+    for i in np.flatnonzero(plain):
+        values[i] = Decimal(texts[i].replace(",", ""))
+    for i in np.flatnonzero(~plain):
+        try:
+            values[i] = parse_exponent(texts[i])
+        except _Bad as bad:
+            errors[i] = bad
+    return values, errors
+
+
+def _parse_bool(text: str) -> bool:
+    flag = aliases().booleans.get(text.casefold())
+    if flag is None:
+        raise _Bad("not a yes/no value", "true/false, 1/0, 是/否 or Y/N")
+    return flag
+
+
+def _parse_int(text: str) -> int:
+    if not _INT_RE.fullmatch(text):
+        raise _Bad("not a whole number", "a whole number, e.g. 1")
+    return int(text)
+
+
+def _parse_days(text: str) -> Decimal:
+    if re.fullmatch(_PLAIN_RE, text) and Decimal(text) in (Decimal(1), Decimal("0.5")):
+        return Decimal(1) if Decimal(text) == 1 else Decimal("0.5")
+    raise _Bad("days must be 1 or 0.5", "1 or 0.5")
+
+
+def codes_expected(kind: str) -> str:
+    shown = aliases().shown[kind]
+    return "one of " + ", ".join(f"{c} ({shown[c]})" if c in shown else c for c in T.CODES[kind])
+
+
+def _parse_code(kind: str) -> Callable[[str], str]:
+    table = aliases().values[kind]
+
+    def parse(text: str) -> str:
+        code = table.get(text.casefold())
+        if code is None:
+            raise _Bad("unknown code", codes_expected(kind))
+        return code
+    return parse
+
+
+def _unwrap_id(text: str) -> str:
+    # ="0012" is how spreadsheets are told to keep leading zeros in a CSV.
+    if text.startswith('="') and text.endswith('"') and len(text) >= 3:
+        return text[2:-1].strip()
+    return text
+
+
+def _one_parser(col: T.Col, excel: bool) -> Callable[[str], object]:
+    if col.type == T.ID:
+        return _unwrap_id
+    if col.type == T.TEXT:
+        return str
+    if col.type == T.CODE:
+        return _parse_code(col.codes or "")
+    if col.type == T.DATE:
+        return lambda t: parse_date(t, excel)
+    if col.type == T.MONTH:
+        return lambda t: parse_month(t, excel)
+    if col.type == T.BOOL:
+        return _parse_bool
+    if col.type == T.INT:
+        return _parse_int
+    if col.type == T.DAYS:
+        return _parse_days
+    raise AssertionError(f"no parser for type {col.type}")
+
+
+_TYPE_EXPECTED = {
+    T.ID: "an id", T.TEXT: "some text", T.DATE: _DATE_EXPECTED, T.AMOUNT: _AMOUNT_EXPECTED,
+    T.BOOL: "true/false, 1/0, 是/否 or Y/N", T.INT: "a whole number", T.DAYS: "1 or 0.5",
+    T.MONTH: "a month as YYYY-MM",
+}
+
+
+def _expected(col: T.Col) -> str:
+    return codes_expected(col.codes) if col.type == T.CODE and col.codes else _TYPE_EXPECTED[col.type]
+
+
+def _check_sign(sign: str | None, v: object) -> None:
+    if sign == T.NONNEG and v < 0:  # type: ignore[operator]
+        raise _Bad("must not be negative", "0 or more")
+    if sign == T.POSITIVE and v <= 0:  # type: ignore[operator]
+        raise _Bad("must be more than 0", "more than 0")
+    if sign == T.RATE and not 0 <= v < 1:  # type: ignore[operator]
+        raise _Bad("a rate must be at least 0 and below 1", "a rate such as 0.0003 (0 <= rate < 1)")
+
+
+def _check_dates(rule: str | None, d: date, month: Month) -> None:
+    if rule == T.IN_MONTH and not month.contains(d):
+        raise _Bad(f"date outside {month}", f"a date from {month.first_day} to {month.last_day}")
+    if rule == T.NOT_AFTER_MONTH and d > month.last_day:
+        raise _Bad(f"date after the end of {month}", f"a date on or before {month.last_day}")
+
+
+# --- the problem list ------------------------------------------------------------------------------------
+
+class _Problems:
+    """Problems in order, at most CAP per (file, column); the rest counted in one closing Problem."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.listed: Counter[tuple[str, str | None]] = Counter()
+        self.more: Counter[tuple[str, str | None]] = Counter()
+
+    def room(self, file: str, column: str | None) -> int:
+        return max(0, CAP - self.listed[(file, column)])
+
+    def add(self, p: Problem) -> None:
+        key = (p.file, p.column)
+        if self.listed[key] < CAP:
+            self.items.append(p)
+            self.listed[key] += 1
+        else:
+            self.more[key] += 1
+
+    def skip(self, file: str, column: str | None, n: int) -> None:
+        if n > 0:
+            self.more[(file, column)] += n
+
+    def all(self) -> list[Problem]:
+        last = {(p.file, p.column): i for i, p in enumerate(self.items)}
+        out: list[Problem] = []
+        for i, p in enumerate(self.items):
+            out.append(p)
+            key = (p.file, p.column)
+            if last[key] == i and self.more[key]:
+                out.append(Problem(p.file, f"... and {self.more[key]} more problem(s) in this column",
+                                   column=p.column))
+        return out
+
+
+# --- one table -------------------------------------------------------------------------------------------
+
+@dataclass
+class _Parsed:
+    spec: T.Table
+    raw: RawTable
+    frame: pd.DataFrame           # every spec column (typed; None where blank or bad) + "_row"
+    text: dict[str, np.ndarray]   # the text as found, per column present in the file
+    shown: dict[str, str]         # column -> name used in problems, with the header as found if aliased
+
+    @property
+    def file(self) -> str:
+        return self.raw.file
+
+    def ids(self, column: str) -> set[str]:
+        return set(self.frame[column].dropna())
+
+
+def _letter(i: int) -> str:
+    s, i = "", i + 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+class _Run:
+    """One validation run over a month folder: the problems, warnings and parsed tables."""
+
+    def __init__(self, month: Month, rules: RuleSet, known_manager_ids: frozenset[str]):
+        self.month = month
+        self.rules = rules
+        self.known = known_manager_ids
+        self.problems = _Problems()
+        self.warnings: list[str] = []
+        self.tables: dict[str, _Parsed] = {}
+
+    # Reporting ----------------------------------------------------------------------------------------
+
+    def rows(self, pt: _Parsed, positions: Iterable[int], column: str, message: str | Callable[[int], str],
+             expected: str | None, value: Callable[[int], str | None] | None = None) -> None:
+        """A Problem for each row position (up to the cap), naming file, row, column and value."""
+        positions = list(positions)
+        shown = pt.shown.get(column, column)
+        room = self.problems.room(pt.file, shown)
+        text = pt.text.get(column)
+        for i in positions[:room]:
+            got = value(i) if value else (str(text[i]) if text is not None else None)
+            self.problems.add(Problem(pt.file, message(i) if callable(message) else message,
+                                      row=int(pt.raw.rows[i]), column=shown, value=got, expected=expected))
+        self.problems.skip(pt.file, shown, len(positions) - room)
+
+    # Parsing ------------------------------------------------------------------------------------------
+
+    def parse(self, raw: RawTable) -> _Parsed | None:
+        spec = T.TABLE_BY_NAME[raw.table]
+        where = self._columns(raw, spec)
+        if where is None:
+            return None
+        if spec.name == "history":  # D4: rows of the settled month or later are ignored
+            raw = self._history_before_month(raw, spec, where)
+        shown = {c: c if raw.header[i] == c else f"{c} (header '{raw.header[i]}')" for c, i in where.items()}
+        n = len(raw.cells)
+        frame: dict[str, object] = {"_row": raw.rows.astype(np.int64)}
+        text: dict[str, np.ndarray] = {}
+        for col in spec.columns:
+            if col.name in where:
+                text[col.name] = raw.cells[where[col.name]].to_numpy(dtype=object)
+                frame[col.name] = self._column(raw, col, text[col.name], shown[col.name])
+            else:
+                frame[col.name] = _filled(n, col.default)
+        # Explicit object dtype: pandas would otherwise infer `str` for text and turn None into NaN.
+        return _Parsed(spec, raw, pd.DataFrame({k: pd.Series(v, dtype=None if k == "_row" else object)
+                                                for k, v in frame.items()}), text, shown)
+
+    def _columns(self, raw: RawTable, spec: T.Table) -> dict[str, int] | None:
+        """Map the header to columns: column -> position. None when the table cannot be read further."""
+        known = aliases().headers[spec.name]
+        where: dict[str, int] = {}
+        usable = True
+        for i, h in enumerate(raw.header):
+            if not h:
+                self._headerless(raw, i)
+                continue
+            col = known.get(norm_header(h))
+            if col is None:
+                self.warnings.append(f"{raw.file}: column '{h}' ({_letter(i)}) is not a column of "
+                                     f"{spec.name}; ignored")
+            elif col in where:
+                j = where[col]
+                self.problems.add(Problem(
+                    raw.file, f"two columns mean {col}: '{raw.header[j]}' ({_letter(j)}) and '{h}' ({_letter(i)})",
+                    row=raw.header_row, column=col, expected=f"one column {col}"))
+                usable = False
+            else:
+                where[col] = i
+        required = [c.name for c in spec.columns if c.header]
+        optional = [c.name for c in spec.columns if not c.header]
+        for name in (n for n in required if n not in where):
+            expected = f"the columns {', '.join(required)}"
+            if optional:
+                expected += f" (optional: {', '.join(optional)})"
+            self.problems.add(Problem(
+                raw.file, f"required column '{name}' is missing (header: {', '.join(h for h in raw.header if h)})",
+                row=raw.header_row, column=name, expected=expected))
+            usable = False
+        return where if usable else None
+
+    def _headerless(self, raw: RawTable, i: int) -> None:
+        filled = np.flatnonzero(raw.cells[i].to_numpy(dtype=object) != "") if len(raw.cells) else []
+        if not len(filled):
+            return
+        if raw.excel:
+            self.warnings.append(f"{raw.file}: column {_letter(i)} has values but no header; ignored")
+            return
+        column = f"column {_letter(i)}"
+        room = self.problems.room(raw.file, column)
+        for k in filled[:room]:
+            self.problems.add(Problem(
+                raw.file, "more values than the header has columns", row=int(raw.rows[k]), column=column,
+                value=str(raw.cells[i].iat[k]), expected="quotes around values that contain a comma (\"1,234.50\")"))
+        self.problems.skip(raw.file, column, len(filled) - room)
+
+    def _history_before_month(self, raw: RawTable, spec: T.Table, where: dict[str, int]) -> RawTable:
+        texts = raw.cells[where["month"]].tolist()
+        keep = []
+        for t in texts:
+            try:
+                keep.append(parse_month(t, raw.excel) < self.month)
+            except _Bad:
+                keep.append(True)  # reported as a bad month when the column is typed
+        keep_arr = np.array(keep, dtype=bool)
+        if not keep_arr.all():
+            self.warnings.append(f"{raw.file}: {int((~keep_arr).sum())} row(s) for {self.month} or later "
+                                 "ignored (history is for the months before the first ledger month)")
+        return RawTable(raw.table, raw.file, raw.header, raw.header_row,
+                        raw.cells[keep_arr].reset_index(drop=True), raw.rows[keep_arr], raw.excel,
+                        raw.encoding, raw.sha256)
+
+    def _column(self, raw: RawTable, col: T.Col, text: np.ndarray, shown: str) -> np.ndarray:
+        """Type one column once per distinct value; report failing rows; None where blank or bad."""
+        codes, uniques = pd.factorize(text)
+        distinct = [str(u) for u in uniques]
+        if col.type == T.AMOUNT:
+            values, errors = parse_amounts(distinct)
+        else:
+            parse = _one_parser(col, raw.excel)
+            values, errors = [None] * len(distinct), [None] * len(distinct)
+            for k, t in enumerate(distinct):
+                if t:
+                    try:
+                        values[k] = parse(t)
+                    except _Bad as bad:
+                        errors[k] = bad
+        for k, t in enumerate(distinct):
+            if not t:
+                values[k], errors[k] = col.default, None
+                if col.value:
+                    errors[k] = _Bad("a value is required", _expected(col))
+            elif errors[k] is None and (col.sign or col.dates):
+                try:
+                    if col.sign:
+                        _check_sign(col.sign, values[k])
+                    if col.dates:
+                        _check_dates(col.dates, values[k], self.month)  # type: ignore[arg-type]
+                except _Bad as bad:
+                    errors[k] = bad
+        out = _filled(len(distinct), None)
+        out[:] = values
+        out = out[codes] if len(codes) else _filled(0, None)
+        failed = np.array([e is not None for e in errors], dtype=bool)
+        if failed.any():
+            bad_rows = np.flatnonzero(failed[codes])
+            room = self.problems.room(raw.file, shown)
+            for i in bad_rows[:room]:
+                e = errors[codes[i]]
+                assert e is not None
+                self.problems.add(Problem(raw.file, e.message, row=int(raw.rows[i]), column=shown,
+                                          value=str(text[i]), expected=e.expected))
+            self.problems.skip(raw.file, shown, len(bad_rows) - room)
+            out[bad_rows] = None
+        return out
+
+    # Checks across rows and tables --------------------------------------------------------------------
+
+    def repeats(self, pt: _Parsed, keys: list[str], column: str, message: str, expected: str,
+                where: np.ndarray | None = None) -> None:
+        """Rows whose keys repeat an earlier row's (rows with a blank key are not compared)."""
+        f = pt.frame
+        ok = f[keys].notna().all(axis=1).to_numpy(copy=True)
+        if where is not None:
+            ok &= where
+        sub = f[ok]
+        dup = sub.duplicated(keys, keep="first").to_numpy()
+        if not dup.any():
+            return
+        first = sub.groupby(keys, sort=False)["_row"].transform("first").to_numpy()
+        positions = np.flatnonzero(ok)
+        first_of = dict(zip(positions[dup], first[dup]))
+        self.rows(pt, positions[dup], column, lambda i: f"{message} (first on row {first_of[i]})", expected)
+
+    def refs(self, pt: _Parsed | None, column: str, known: set[str] | None, message: str,
+             expected: str) -> None:
+        """Rows whose id is not among the known ones (skipped when the other table could not be read)."""
+        if pt is None or known is None:
+            return
+        s = pt.frame[column]
+        bad = (s.notna() & ~s.isin(list(known))).to_numpy()
+        self.rows(pt, np.flatnonzero(bad), column, message, expected)
+
+    def check(self) -> None:
+        t = self.tables
+        roster, clients = t.get("roster"), t.get("clients")
+        staff = roster.ids("manager_id") if roster else None
+        customers = clients.ids("client_id") if clients else None
+        roster_file = roster.file if roster else "roster"
+        clients_file = clients.file if clients else "clients"
+        in_roster = f"a manager_id listed in {roster_file}"
+
+        for pt in t.values():
+            if pt.spec.unique:
+                u = pt.spec.unique
+                self.repeats(pt, [u], u, f"duplicate {u}", f"each {u} once in {pt.spec.name}")
+        for name in ("clients", "attendance", "management", "deductions", "grade_overrides", "opening"):
+            self.refs(t.get(name), "manager_id", staff, "manager not in the roster", in_roster)
+        for name in ("assets", "trades", "fund_sales"):
+            self.refs(t.get(name), "client_id", customers, "client not in clients",
+                      f"a client_id listed in {clients_file}")
+        if roster:
+            self._roster(roster, staff or set())
+        if pt := t.get("attendance"):
+            self._attendance(pt)
+        if pt := t.get("penalties"):
+            known = None if staff is None else staff | set(self.known)
+            self.refs(pt, "manager_id", known, "manager not in the roster nor in the ledger",
+                      f"{in_roster}, or someone who left and is still in the ledger")
+            self._penalties(pt)
+        if pt := t.get("referrals"):
+            self.refs(pt, "referrer_id", staff, "referrer not in the roster", in_roster)
+            self.refs(pt, "referred_id", staff, "referred person not in the roster", in_roster)
+            self.repeats(pt, ["referred_id"], "referred_id", "a second referrer for this person",
+                         "one referrer per referred person (D23)")
+            f = pt.frame
+            self.rows(pt, np.flatnonzero((f.referrer_id.notna() & (f.referrer_id == f.referred_id)).to_numpy()),
+                      "referred_id", "a person cannot refer themselves", "a referred_id other than referrer_id")
+        if pt := t.get("grade_overrides"):
+            self.repeats(pt, ["manager_id"], "manager_id", "a second grade override for this manager",
+                         "at most one grade override per manager and month (D17)")
+        if pt := t.get("history"):
+            self.repeats(pt, ["month", "manager_id"], "manager_id", "a second history row for this manager "
+                         "and month", "one history row per manager and month")
+
+    def _roster(self, pt: _Parsed, staff: set[str]) -> None:
+        f = pt.frame
+        before = [i for i, (h, l) in enumerate(zip(f.hire_date, f.leave_date))
+                  if h is not None and l is not None and l < h]
+        self.rows(pt, before, "leave_date", lambda i: f"leave date before the hire date {f.hire_date.iat[i]}",
+                  "a leave_date on or after the hire_date")
+        self.refs(pt, "supervisor_id", staff, "supervisor not in the roster", f"a manager_id listed in {pt.file}")
+        own = np.flatnonzero((f.supervisor_id.notna() & (f.supervisor_id == f.manager_id)).to_numpy())
+        self.rows(pt, own, "supervisor_id", "a manager cannot be their own supervisor", "another manager_id")
+
+    def _attendance(self, pt: _Parsed) -> None:
+        f = pt.frame
+        blank_days = pt.text["days"] == ""
+        need = [i for i, (code, blank) in enumerate(zip(f.code, blank_days))
+                if blank and code is not None and code not in _COUNT_ONCE]
+        self.rows(pt, need, "days", lambda i: f"days required for {f.code.iat[i]}",
+                  "1 or 0.5 (blank only for late and early_leave, which count 1 each)")
+        once = f.code.isin(_COUNT_ONCE).to_numpy() & blank_days
+        f.loc[once, "days"] = Decimal(1)
+        self.repeats(pt, ["manager_id", "date"], "date", "a second absent row for this manager on this date",
+                     "one absent row per manager and date: 1 day, or 0.5 day once (D29)",
+                     where=(f.code == "absent").to_numpy())
+
+    def _penalties(self, pt: _Parsed) -> None:
+        f = pt.frame
+        lo, hi = self.rules.penalties.business_error_min, self.rules.penalties.business_error_max
+        amount_text = pt.text.get("amount")
+        by_rule: dict[tuple[str, str, str], list[int]] = {}
+        for i, (kind, amount, client, severity) in enumerate(zip(f.kind, f.amount, f.client_id, f.severity)):
+            if amount_text is not None and amount is None and amount_text[i] != "":
+                continue  # a bad amount, already reported
+            found: list[tuple[str, str, str]] = []
+            if kind == "business_error":
+                if amount is None:
+                    found.append(("amount", "an amount is required for business_error", f"{lo} to {hi}"))
+                elif not lo <= amount <= hi:
+                    found.append(("amount", f"business_error amount outside {lo}..{hi}", f"{lo} to {hi}"))
+            elif kind == "loss_compensation" and (amount is None or amount <= 0):
+                found.append(("amount", "loss_compensation needs an amount above 0", "more than 0"))
+            elif kind == "risk_fund_forfeit" and amount is not None and amount <= 0:
+                found.append(("amount", "risk_fund_forfeit amount must be above 0",
+                              "more than 0, or blank to forfeit the whole balance"))
+            elif kind == "malicious_account":
+                if client is None:
+                    found.append(("client_id", "malicious_account needs the client", "the client_id"))
+                if severity is None:
+                    found.append(("severity", "malicious_account needs a severity", codes_expected("severity")))
+            for key in found:
+                by_rule.setdefault(key, []).append(i)
+        for (column, message, expected), positions in by_rule.items():
+            self.rows(pt, positions, column, message, expected,
+                      value=lambda i, c=column: str(pt.text[c][i]) if c in pt.text else "")
+
+    # Results ------------------------------------------------------------------------------------------
+
+    def records(self, name: str) -> tuple:
+        pt = self.tables.get(name)
+        if pt is None:
+            return ()
+        cls, cols = _RECORDS[name], pt.spec.names
+        f = pt.frame
+        return tuple(
+            cls(**dict(zip(cols, values)), src=model.Source(pt.file, row))
+            for *values, row in zip(*(f[c].tolist() for c in cols), f["_row"].tolist())
+        )
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        pt = self.tables.get(name)
+        if pt is None:
+            return None
+        return pt.frame[[*T.FRAME_COLUMNS[name], "_row"]].reset_index(drop=True)
+
+
+def _filled(n: int, value: object) -> np.ndarray:
+    arr = np.empty(n, dtype=object)
+    arr[:] = [value] * n if n else []
+    return arr
+
+
+# --- finding the files -----------------------------------------------------------------------------------
+
+def _find_files(folder: Path, file_prefix: str) -> tuple[dict[str, Path], list[Problem], list[str]]:
+    """table -> file; problems (a table given twice); missing required files (as paths)."""
+    by_name = {p.name.casefold(): p for p in folder.iterdir() if p.is_file()}
+    found: dict[str, Path] = {}
+    problems: list[Problem] = []
+    missing: list[str] = []
+    for spec in T.TABLES:
+        csv, xlsx = by_name.get(f"{spec.name}.csv"), by_name.get(f"{spec.name}.xlsx")
+        if csv and xlsx:
+            problems.append(Problem(f"{file_prefix}/{csv.name}", f"{spec.name} is given twice: {csv.name} and "
+                                    f"{xlsx.name}", expected=f"one file for {spec.name}, .csv or .xlsx"))
+        elif csv or xlsx:
+            found[spec.name] = csv or xlsx  # type: ignore[assignment]
+        elif spec.required:
+            other = sorted(p.name for k, p in by_name.items() if k.startswith(f"{spec.name}."))
+            hint = f" (found {', '.join(other)}: only .csv and .xlsx are read)" if other else ""
+            missing.append(f"{folder / spec.name}.csv or .xlsx{hint}")
+    return found, problems, missing
+
+
+# --- the entry point -------------------------------------------------------------------------------------
+
+def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_month: bool,
+               known_manager_ids: frozenset[str] = frozenset()) -> model.MonthInputs:
+    """Read and validate ``<data_dir>/<YYYY-MM>/``.
+
+    Raises NotReadyError (exit 5) when the month folder or a required file is missing, InputError (exit 3)
+    listing every problem of every file otherwise. ``known_manager_ids``: people who left and are still in
+    the ledger, whom `penalties` may name (D6).
+    """
+    folder = Path(data_dir) / str(month)
+    if not folder.is_dir():
+        raise NotReadyError(f"month folder {folder} not found")
+    found, problems, missing = _find_files(folder, str(month))
+    if missing:
+        raise NotReadyError("required input file(s) missing: " + "; ".join(missing))
+    run = _Run(month, rules, known_manager_ids)
+    for p in problems:
+        run.problems.add(p)
+    files: list[model.InputFile] = []
+    for spec in T.TABLES:
+        path = found.get(spec.name)
+        if path is None:
+            continue
+        file = f"{month}/{path.name}"
+        if spec.first_ledger_month_only and not first_ledger_month:
+            run.warnings.append(f"{file}: ignored (read only in the first ledger month)")
+            continue
+        try:
+            raw = read_table(path, spec.name, file)
+        except InputError as exc:
+            for p in exc.problems:
+                run.problems.add(p)
+            continue
+        files.append(model.InputFile(spec.name, file, len(raw.cells), raw.sha256, raw.encoding))
+        parsed = run.parse(raw)
+        if parsed is not None:
+            run.tables[spec.name] = parsed
+    run.check()
+    if run.problems.items:
+        raise InputError(run.problems.all())
+    frames = {name: f for name in T.FRAME_COLUMNS if (f := run.frame(name)) is not None}
+    return model.MonthInputs(
+        month=month,
+        roster=run.records("roster"),
+        **frames,
+        attendance=run.records("attendance"),
+        management=run.records("management"),
+        penalties=run.records("penalties"),
+        referrals=run.records("referrals"),
+        deductions=run.records("deductions"),
+        overrides=run.records("grade_overrides"),
+        history=run.records("history"),
+        opening=run.records("opening"),
+        files=tuple(files),
+        warnings=tuple(run.warnings),
+    )

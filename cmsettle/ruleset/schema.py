@@ -58,7 +58,7 @@ def _number(value: object) -> object:
 
 
 Number = Annotated[Decimal, BeforeValidator(_number)]
-Rate = Annotated[Number, Field(ge=0, le=1)]
+Rate = Annotated[Number, Field(ge=0, le=1, description="a rate from 0 to 1 (0.05 is 5%)")]
 Amount = Annotated[Number, Field(ge=0)]
 Positive = Annotated[Number, Field(gt=0)]
 Count = Annotated[int, Field(strict=True, ge=0)]
@@ -230,7 +230,8 @@ class Penalties(Strict):
     malicious_general_fine: Amount
     business_error_min: Amount
     business_error_max: Amount
-    management_fee_rate: Annotated[Number, Field(ge=0, le=Decimal("0.05"))]  # X6: must be <= 0.05
+    management_fee_rate: Annotated[Number, Field(ge=0, le=Decimal("0.05"),
+                                                 description="a rate from 0 to 0.05 (X6: at most 5%)")]
 
     @model_validator(mode="after")
     def _range(self) -> "Penalties":

@@ -41,7 +41,7 @@ def _console(stderr: bool = False) -> Console:
     """Plain lines that never wrap (one problem, one line); wide tables when not on a terminal."""
     console = Console(stderr=stderr, highlight=False, soft_wrap=True)
     if not console.is_terminal:
-        console = Console(stderr=stderr, highlight=False, soft_wrap=True, width=160)
+        console.width = 160
     return console
 
 

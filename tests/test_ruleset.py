@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -181,7 +182,8 @@ def test_two_rule_sets_with_the_same_effective_from_are_rejected(tmp_path: Path)
     with pytest.raises(InputError) as info:
         load_all(tmp_path)
     [problem] = info.value.problems
-    assert (Path(problem.file).name, problem.line, problem.key_path) == ("b.yaml", 1 + 1, "effective_from")
+    # b.yaml: line 1 is its own id, line 2 the packaged effective_from
+    assert (Path(problem.file).name, problem.line, problem.key_path) == ("b.yaml", 2, "effective_from")
     assert "effective_from 2024-01 is also used by" in problem.message and "a.yaml" in problem.message
     assert problem.expected == "one rule set per effective_from month"
 
@@ -202,7 +204,6 @@ def test_resolve_picks_the_newest_rule_set_in_force(tmp_path: Path) -> None:
     assert resolve(tmp_path, Month.parse("2031-12")).id == "branch-2024-05"
     picked = resolve(tmp_path, Month.parse("2024-05"))
     assert picked.path.name == "2024-05-branch.yaml"
-    import hashlib
     assert picked.sha256 == hashlib.sha256(picked.path.read_bytes()).hexdigest()
     with pytest.raises(InputError, match="no rule set in force for 2023-12"):
         resolve(tmp_path, Month.parse("2023-12"))

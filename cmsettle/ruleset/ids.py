@@ -142,7 +142,11 @@ def from_files(paths: list[Path]) -> RuleIds:
     """Ids from the comments of several files; the first file that comments a key path wins."""
     refs: dict[KeyPath, Ref] = {}
     for p in paths:
-        for path, ref in refs_of_text(p.read_text(encoding="utf-8"), str(p)).items():
+        try:
+            found = refs_of_text(p.read_text(encoding="utf-8"), str(p))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue  # a broken file has no ids to give; `settle rules validate` reports it
+        for path, ref in found.items():
             if path not in refs or (ref.ids and not refs[path].ids):
                 refs[path] = ref
     return RuleIds(refs)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from cmsettle.model import GRADES
 from cmsettle.months import Month
-from cmsettle.ruleset.diff import IDENTITY, flatten, show_value
+from cmsettle.ruleset.diff import IDENTITY, flatten, parameters, show_value
 from cmsettle.ruleset.ids import RuleIds, packaged
 from cmsettle.ruleset.loader import LoadedRuleSet
 from cmsettle.workdays import WorkCalendar
@@ -150,7 +150,7 @@ def as_json(loaded: LoadedRuleSet, month: Month | None = None, ids: RuleIds | No
     """The rule set with its provenance; ``parameters`` maps each key path to its value and RULEBOOK ids."""
     ids = ids or packaged()
     r = loaded.rules
-    params = flatten(r.model_dump(mode="python", exclude=set(IDENTITY)))
+    params = parameters(r)
     out: dict[str, object] = {
         "id": r.id, "effective_from": r.effective_from, "description": r.description,
         "file": str(loaded.path), "sha256": loaded.sha256,

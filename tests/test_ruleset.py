@@ -140,6 +140,16 @@ def test_the_message_line_reads_file_line_key_message_got_expected(tmp_path: Pat
                             "got 1.5, expected a rate from 0 to 1 (0.05 is 5%)")
 
 
+def test_a_missing_section_is_reported_at_the_mapping_that_lacks_it() -> None:
+    path = CASES / "cap_missing.yaml"  # the fragment alone: every other section is missing
+    found = problems_of(path)
+    assert str(found[0]) == f"{path}:2 id: missing key, expected text (not empty)"
+    assert str(found[2]) == (f"{path}:2 metrics: missing key, expected a mapping with the keys institution_weight, "
+                             "effective_threshold, revenue_tax_rate, regulatory_fee_rate")
+    assert [p.key_path for p in found][-1] == "risk_fund.caps"
+    assert len(found) == 16  # 15 missing sections (calendar and description are optional) + the caps
+
+
 def test_wrong_types_are_refused_not_coerced(tmp_path: Path) -> None:
     path = variant(tmp_path, "types.yaml", "grading:\n  demotion_score: 0.60\n  probation_months: true\n"
                    "  probation_hire_day: 15.5\n  conversion_mean: 1.00\n  early_conversion_mean: 1.20\n"

@@ -52,8 +52,10 @@ class RuleProblem(Problem):
         return self.column
 
     def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line is not None else "")
-        text = f"{where} {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.key_path:
+            where = f"{where} {self.key_path}" if self.line is not None else f"{where}: {self.key_path}"
+        text = f"{where}: {self.message}"
         if self.value is not None:
             text += f": got {self.value}"
         if self.expected:
@@ -145,12 +147,11 @@ class _Converter:
 
 
 def _line_of(lines: Mapping[tuple, int], loc: tuple) -> int | None:
+    """The line of a key path, else of its nearest ancestor (a missing key: the mapping that lacks it)."""
     loc = tuple(loc)
-    while loc:
-        if loc in lines:
-            return lines[loc]
+    while loc not in lines and loc:
         loc = loc[:-1]
-    return None
+    return lines.get(loc)
 
 
 def _problems_of(file: str, exc: ValidationError, lines: Mapping[tuple, int]) -> list[RuleProblem]:

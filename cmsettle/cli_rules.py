@@ -89,7 +89,7 @@ def validate_cmd(
     )] = DEFAULT_RULES_DIR,
     json_: JsonFlag = False,
 ) -> None:
-    """Check rule sets: types, ranges, cross-field rules, one rule set per effective_from. Exit 3 on problems."""
+    """Check rule sets: types, ranges, cross-field rules, one per effective_from. Exit 3 on problems."""
     loaded, problems = validate(path)
     bad_files = {p.file for p in problems}
     ok = [rs for rs in loaded if str(rs.path) not in bad_files]
@@ -101,18 +101,19 @@ def validate_cmd(
         return
     out = _console()
     for rs in ok:
-        out.print(Text(f"OK {rs.path}: {rs.id}, effective_from {rs.rules.effective_from}, sha256 {rs.sha256}"))
+        out.print(Text(f"OK {rs.path}: {rs.id}, effective_from {rs.rules.effective_from}, "
+                       f"sha256 {rs.sha256}"))
     if problems:
         raise _fail(problems, as_json_=False)
 
 
 @rules_app.command("show")
 def show_cmd(
-    month: Annotated[str, typer.Argument(metavar="YYYY-MM", help="The month whose rule set in force to show.")],
+    month: Annotated[str, typer.Argument(metavar="YYYY-MM", help="The month whose rule set to show.")],
     rules: RulesDir = DEFAULT_RULES_DIR,
     json_: JsonFlag = False,
 ) -> None:
-    """Print the rule set in force for a month: id, effective_from, file, sha256, grades (§9), every section."""
+    """Print the rule set in force for a month: id, file, sha256, grades (§9), every section."""
     m = _month(month)
     try:
         rs = in_force(load_all(rules), m, str(rules))
@@ -137,14 +138,17 @@ def _load_side(arg: str, rules: Path, folder: list[LoadedRuleSet]) -> LoadedRule
     raise typer.BadParameter(f"{arg!r} is neither a rule-set file nor a month YYYY-MM")
 
 
+_SIDE_HELP = "A rule-set file, or a month YYYY-MM (its rule set in force under --rules)."
+
+
 @rules_app.command("diff")
 def diff_cmd(
-    a: Annotated[str, typer.Argument(metavar="A", help="A rule-set file, or a month (its rule set in force).")],
-    b: Annotated[str, typer.Argument(metavar="B", help="A rule-set file, or a month (its rule set in force).")],
+    a: Annotated[str, typer.Argument(metavar="A", help=_SIDE_HELP)],
+    b: Annotated[str, typer.Argument(metavar="B", help=_SIDE_HELP)],
     rules: RulesDir = DEFAULT_RULES_DIR,
     json_: JsonFlag = False,
 ) -> None:
-    """List each parameter that differs from A to B: key path, old → new, RULEBOOK id; added and removed keys."""
+    """List each parameter that differs from A to B: key path, old → new, RULEBOOK id."""
     folder: list[LoadedRuleSet] = []
     problems: list[Problem] = []
     sides = []
@@ -162,7 +166,8 @@ def diff_cmd(
         return
     out = _console()
     for label, rs in (("A", ra), ("B", rb)):
-        out.print(Text(f"{label}: {rs.id} (effective_from {rs.rules.effective_from}) {rs.path} sha256 {rs.sha256}"))
+        out.print(Text(f"{label}: {rs.id} (effective_from {rs.rules.effective_from}) {rs.path} "
+                       f"sha256 {rs.sha256}"))
     if not changes:
         out.print(Text("no parameter differs"))
         return

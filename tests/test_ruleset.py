@@ -71,45 +71,54 @@ def test_no_number_of_a_rule_set_is_a_float() -> None:
 
 #: case file → [(line, key path, words of the message, words of what was expected, value shown)]
 BAD = {
-    "rate_above_one.yaml": [(9, "earnings.fund_commission_rate", "out of range", "a rate from 0 to 1", "1.5")],
-    "rate_below_zero.yaml": [(5, "metrics.revenue_tax_rate", "out of range", "a rate from 0 to 1", "-0.0565")],
+    "rate_above_one.yaml": [
+        (9, "earnings.fund_commission_rate", "out of range", "a rate from 0 to 1", "1.5")],
+    "rate_below_zero.yaml": [
+        (5, "metrics.revenue_tax_rate", "out of range", "a rate from 0 to 1", "-0.0565")],
     "management_fee_above_cap.yaml": [
         (7, "penalties.management_fee_rate", "out of range", "a rate from 0 to 0.05", "0.06")],
     "thresholds_not_increasing.yaml": [
         (6, "grades.senior.threshold", "senior 3000000 is not above manager 3000000",
          "a threshold above 3000000 (G1: trainee < assistant < manager < senior < chief)", "3000000")],
-    "grade_missing.yaml": [(2, "grades.senior", "missing key", "a mapping with the keys threshold, fixed_standard",
-                            None)],
-    "target_zero.yaml": [(4, "grades.assistant.ea_target", "out of range", "a number > 0", "0")],
-    "cap_missing.yaml": [(4, "risk_fund.caps", "missing position(s): station_manager",
-                          "an entry for each of: marketer, station_manager, regional_manager", None)],
-    "cap_negative.yaml": [(5, "risk_fund.caps.marketer", "out of range", "a number >= 0", "-10000")],
-    "event_missing.yaml": [(8, "management_score.events", "missing management event(s): complaint",
-                            "an entry for each of: no_promotion", None)],
-    "score_floor_above_cap.yaml": [(5, "score.floor", "score floor 1.30 is above its cap 1.20", "floor <= cap",
-                                    None)],
-    "effective_from_not_a_month.yaml": [(3, "effective_from", "not a month", "a month YYYY-MM", "'2024-13'")],
+    "grade_missing.yaml": [
+        (2, "grades.senior", "missing key", "a mapping with the keys threshold, fixed_standard", None)],
+    "target_zero.yaml": [
+        (4, "grades.assistant.ea_target", "out of range", "a number > 0", "0")],
+    "cap_missing.yaml": [
+        (4, "risk_fund.caps", "missing position(s): station_manager",
+         "an entry for each of: marketer, station_manager, regional_manager", None)],
+    "cap_negative.yaml": [
+        (5, "risk_fund.caps.marketer", "out of range", "a number >= 0", "-10000")],
+    "event_missing.yaml": [
+        (8, "management_score.events", "missing management event(s): complaint",
+         "an entry for each of: no_promotion", None)],
+    "score_floor_above_cap.yaml": [
+        (5, "score.floor", "score floor 1.30 is above its cap 1.20", "floor <= cap", None)],
+    "effective_from_not_a_month.yaml": [
+        (3, "effective_from", "not a month", "a month YYYY-MM", "'2024-13'")],
     "unknown_key.yaml": [
         (2, "earnings.account_bonus", "missing key", "a number >= 0", None),
         (5, "earnings.acount_bonus", "unknown key (did you mean account_bonus?)",
-         "one of the keys qualification_factor, qualification_service_months, account_bonus", None),
-    ],
-    "duplicate_key.yaml": [(7, "metrics.revenue_tax_rate", "duplicate key", "each key once (first given at line 5)",
-                            None)],
-    "quoted_number.yaml": [(3, "attendance.late_fine", "wrong type: text, not a number", "a number >= 0", "'50'")],
+         "one of the keys qualification_factor, qualification_service_months, account_bonus", None)],
+    "duplicate_key.yaml": [
+        (7, "metrics.revenue_tax_rate", "duplicate key", "each key once (first given at line 5)", None)],
+    "quoted_number.yaml": [
+        (3, "attendance.late_fine", "wrong type: text, not a number", "a number >= 0", "'50'")],
     "two_errors.yaml": [
         (6, "grades.senior.base_rate", "out of range", "a rate from 0 to 1", "1.5"),
-        (8, "commission_bonus", "unknown key", "one of the keys id, effective_from, description, metrics", None),
-    ],
+        (8, "commission_bonus", "unknown key", "one of the keys id, effective_from, description, metrics",
+         None)],
     "brackets_not_increasing.yaml": [
         (8, "tax.brackets.1.upto", "upper bound 14400 is not above the previous 36000",
          "increasing upper bounds, here above 36000", "14400")],
     "calendar_date_outside_year.yaml": [
-        (4, "calendar.2027.holidays.1", "date 2026-12-31 belongs to another year", "a date in 2027", "2026-12-31")],
+        (4, "calendar.2027.holidays.1", "date 2026-12-31 belongs to another year", "a date in 2027",
+         "2026-12-31")],
     "calendar_holiday_and_workday.yaml": [
-        (5, "calendar.2027.workdays.0", "2027-02-07 is both a holiday and a workday", "each date in one list only",
-         "2027-02-07")],
-    "not_yaml.yaml": [(3, None, "not readable YAML", "valid YAML", None)],
+        (5, "calendar.2027.workdays.0", "2027-02-07 is both a holiday and a workday",
+         "each date in one list only", "2027-02-07")],
+    "not_yaml.yaml": [
+        (3, None, "not readable YAML", "valid YAML", None)],
 }
 
 
@@ -136,7 +145,8 @@ def test_bad_rule_set(case: str, tmp_path: Path) -> None:
 
 def test_the_message_line_reads_file_line_key_message_got_expected(tmp_path: Path) -> None:
     [problem] = problems_of(build("rate_above_one.yaml", tmp_path))
-    assert str(problem) == (f"{tmp_path / 'rate_above_one.yaml'}:9 earnings.fund_commission_rate: out of range: "
+    path = tmp_path / "rate_above_one.yaml"
+    assert str(problem) == (f"{path}:9 earnings.fund_commission_rate: out of range: "
                             "got 1.5, expected a rate from 0 to 1 (0.05 is 5%)")
 
 
@@ -144,8 +154,8 @@ def test_a_missing_section_is_reported_at_the_mapping_that_lacks_it() -> None:
     path = CASES / "cap_missing.yaml"  # the fragment alone: every other section is missing
     found = problems_of(path)
     assert str(found[0]) == f"{path}:2 id: missing key, expected text (not empty)"
-    assert str(found[2]) == (f"{path}:2 metrics: missing key, expected a mapping with the keys institution_weight, "
-                             "effective_threshold, revenue_tax_rate, regulatory_fee_rate")
+    assert str(found[2]) == (f"{path}:2 metrics: missing key, expected a mapping with the keys "
+                             "institution_weight, effective_threshold, revenue_tax_rate, regulatory_fee_rate")
     assert [p.key_path for p in found][-1] == "risk_fund.caps"
     assert len(found) == 16  # 15 missing sections (calendar and description are optional) + the caps
 
@@ -158,8 +168,8 @@ def test_wrong_types_are_refused_not_coerced(tmp_path: Path) -> None:
     assert found == {
         "grading.probation_months": (3, "wrong type", "true", "a whole number >= 1"),
         "grading.probation_hire_day": (4, "wrong type", "15.5", "a whole number from 1 to 31"),
-        "grading.low_activity_nmv": (8, "wrong type: text, not a number (write numbers without quotes)", "'1e5x'",
-                                     "a number >= 0"),
+        "grading.low_activity_nmv": (
+            8, "wrong type: text, not a number (write numbers without quotes)", "'1e5x'", "a number >= 0"),
     }
 
 

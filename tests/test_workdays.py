@@ -1,4 +1,4 @@
-"""PRC working days (RULEBOOK P1, A5, O4, D44): chinese_calendar, the rule set's calendar, Mon-Fri fallback."""
+"""PRC working days (RULEBOOK P1, A5, O4, D44): chinese_calendar, the rule set's calendar, Mon-Fri."""
 
 from __future__ import annotations
 
@@ -76,8 +76,8 @@ def test_a_calendar_date_outside_its_year_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         parse_ruleset(path)
     [problem] = info.value.problems
-    assert str(problem) == (f"{path}:4 calendar.2027.holidays.1: calendar 2027: date 2026-12-31 belongs to another "
-                            "year: got 2026-12-31, expected a date in 2027")
+    assert str(problem) == (f"{path}:4 calendar.2027.holidays.1: calendar 2027: date 2026-12-31 belongs to "
+                            "another year: got 2026-12-31, expected a date in 2027")
 
 
 def test_a_calendar_date_that_is_no_date_is_rejected(tmp_path: Path) -> None:

@@ -165,9 +165,9 @@ def _problems_of(file: str, exc: ValidationError, lines: Mapping[tuple, int]) ->
         if isinstance(error, RuleValueError):  # our validators: one or more issues below loc
             for issue in error.issues:
                 at = (*loc, *issue.at)
-                out.append(RuleProblem(file, issue.message, row=_line_of(lines, at), column=dotted(at) or None,
-                                       value=_shown(issue.value if issue.value is not None else
-                                                    (got if not issue.at else None)),
+                value = issue.value if issue.value is not None else (got if not issue.at else None)
+                out.append(RuleProblem(file, issue.message, row=_line_of(lines, at),
+                                       column=dotted(at) or None, value=_shown(value),
                                        expected=issue.expected or expected_at(at)))
             continue
         expected = expected_at(loc)
@@ -210,7 +210,8 @@ def _read(path: Path) -> tuple[RuleSet | None, str, dict[tuple, int], list[Probl
         return None, sha, {}, [RuleProblem(file, f"not readable YAML: {what or exc}",
                                            row=mark.line + 1 if mark else None, expected="valid YAML")]
     if node is None:
-        return None, sha, {}, [RuleProblem(file, "empty rule set", expected="a mapping with id, effective_from, ...")]
+        return None, sha, {}, [RuleProblem(file, "empty rule set",
+                                           expected="a mapping with id, effective_from, ...")]
     conv = _Converter(file)
     data = conv.convert(node, ())
     problems = list(conv.problems)
@@ -250,7 +251,8 @@ def validate(path: Path) -> tuple[list[LoadedRuleSet], list[Problem]]:
     loaded: list[LoadedRuleSet] = []
     files = rule_files(path)
     if not files:
-        return [], [Problem(str(path), "no rule set (*.yaml) found", expected="a rule-set file or a folder of them")]
+        return [], [Problem(str(path), "no rule set (*.yaml) found",
+                            expected="a rule-set file or a folder of them")]
     for file in files:
         try:
             loaded.append(parse_ruleset(file))

@@ -52,7 +52,8 @@ def _number(value: object) -> object:
     """Numbers come from the YAML loader as int or Decimal; text, booleans and floats are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         if isinstance(value, str):
-            raise RuleValueError.one("wrong type: text, not a number (write numbers without quotes)", value=value)
+            raise RuleValueError.one("wrong type: text, not a number (write numbers without quotes)",
+                                     value=value)
         raise RuleValueError.one(f"wrong type: {type(value).__name__}, not an exact number", value=value)
     return value
 
@@ -102,7 +103,8 @@ class Score(Strict):
 
 def _closed_table(v: dict[str, Decimal], names: tuple[str, ...], what: str) -> dict[str, Decimal]:
     """A table keyed by a closed set of names: every name once, nothing else."""
-    issues = [RuleIssue(f"unknown {what} {k!r}", (k,), f"one of: {_listing(names)}") for k in v if k not in names]
+    issues = [RuleIssue(f"unknown {what} {k!r}", (k,), f"one of: {_listing(names)}")
+              for k in v if k not in names]
     missing = [n for n in names if n not in v]
     if missing:
         issues.append(RuleIssue(f"missing {what}(s): {_listing(missing)}", (),
@@ -146,8 +148,10 @@ class GradeRow(Strict):
     @classmethod
     def _has_tier(cls, v: dict[int, Decimal]) -> dict[int, Decimal]:
         if not v:
-            raise RuleValueError.one("no tier", expected="at least one tier's fixed standard, e.g. {1: 1500} (P1)")
-        bad = [RuleIssue(f"tier {t} is not a tier number", (t,), "tiers numbered 1, 2, ...", t) for t in v if t < 1]
+            raise RuleValueError.one("no tier",
+                                     expected="at least one tier's fixed standard, e.g. {1: 1500} (P1)")
+        bad = [RuleIssue(f"tier {t} is not a tier number", (t,), "tiers numbered 1, 2, ...", t)
+               for t in v if t < 1]
         if bad:
             raise RuleValueError(*bad)
         return v
@@ -239,7 +243,8 @@ class Penalties(Strict):
             raise RuleValueError.one(
                 f"business_error_min {self.business_error_min} is above business_error_max "
                 f"{self.business_error_max}", at=("business_error_min",),
-                expected=f"business_error_min <= business_error_max (X3), here at most {self.business_error_max}",
+                expected=f"business_error_min <= business_error_max (X3), "
+                         f"here at most {self.business_error_max}",
             )
         return self
 
@@ -290,7 +295,8 @@ class Tax(Strict):
     @classmethod
     def _ordered(cls, v: list[Bracket]) -> list[Bracket]:
         if not v:
-            raise RuleValueError.one("no tax bracket", expected="the TX2 annual table, the last with upto: null")
+            raise RuleValueError.one("no tax bracket",
+                                     expected="the TX2 annual table, the last with upto: null")
         issues = []
         if v[-1].upto is not None:
             issues.append(RuleIssue("the last tax bracket has an upper bound", (len(v) - 1, "upto"),
@@ -302,8 +308,10 @@ class Tax(Strict):
                                         "an upper bound (a number)"))
                 continue
             if previous is not None and b.upto <= previous:
-                issues.append(RuleIssue(f"tax bracket upper bound {b.upto} is not above the previous {previous}",
-                                        (i, "upto"), f"increasing upper bounds, here above {previous}", b.upto))
+                issues.append(RuleIssue(
+                    f"tax bracket upper bound {b.upto} is not above the previous {previous}",
+                    (i, "upto"), f"increasing upper bounds, here above {previous}", b.upto,
+                ))
             previous = b.upto
         if issues:
             raise RuleValueError(*issues)
@@ -349,7 +357,8 @@ class RuleSet(Strict):
         try:
             return str(Month.parse(str(v)))
         except ValueError:
-            raise RuleValueError.one("not a month", expected="a month YYYY-MM, e.g. 2024-05", value=v) from None
+            raise RuleValueError.one("not a month", expected="a month YYYY-MM, e.g. 2024-05",
+                                     value=v) from None
 
     @field_validator("calendar")
     @classmethod
@@ -363,8 +372,10 @@ class RuleSet(Strict):
                         issues.append(RuleIssue(f"calendar {year}: date {d} belongs to another year",
                                                 (year, part, i), f"a date in {year}", d))
             for d in sorted(set(cal.holidays) & set(cal.workdays)):
-                issues.append(RuleIssue(f"calendar {year}: {d} is both a holiday and a workday",
-                                        (year, "workdays", cal.workdays.index(d)), "each date in one list only", d))
+                issues.append(RuleIssue(
+                    f"calendar {year}: {d} is both a holiday and a workday",
+                    (year, "workdays", cal.workdays.index(d)), "each date in one list only", d,
+                ))
         if issues:
             raise RuleValueError(*issues)
         return v
@@ -429,7 +440,8 @@ def _range(meta: list[object]) -> str:
                 bounds[name] = getattr(m, name)
     if "ge" in bounds and "le" in bounds:
         return f" from {bounds['ge']} to {bounds['le']}"
-    parts = [f"{sym} {bounds[k]}" for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in bounds]
+    symbols = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+    parts = [f"{sym} {bounds[k]}" for k, sym in symbols if k in bounds]
     return " " + " and ".join(parts) if parts else ""
 
 

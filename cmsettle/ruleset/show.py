@@ -88,8 +88,9 @@ def grades_table(loaded: LoadedRuleSet, ids: RuleIds) -> Table:
         tiers = ", ".join(f"{amount(v)}" if len(row.fixed_standard) == 1 else f"tier {t}: {amount(v)}"
                           for t, v in row.fixed_standard.items())
         table.add_row(
-            f"{g} {ids.ref(f'grades.{g}').note}".strip(), amount(row.threshold), tiers, percent(row.base_rate),
-            plain(row.ea_target), amount(row.nmv_target), amount(row.nr_target), amount(row.transport),
+            f"{g} {ids.ref(f'grades.{g}').note}".strip(), amount(row.threshold), tiers,
+            percent(row.base_rate), plain(row.ea_target), amount(row.nmv_target), amount(row.nr_target),
+            amount(row.transport),
         )
     return table
 
@@ -129,7 +130,8 @@ def calendar_table(loaded: LoadedRuleSet, ids: RuleIds) -> Table:
     return table
 
 
-def renderable(loaded: LoadedRuleSet, month: Month | None = None, ids: RuleIds | None = None) -> RenderableType:
+def renderable(loaded: LoadedRuleSet, month: Month | None = None,
+               ids: RuleIds | None = None) -> RenderableType:
     ids = ids or packaged()
     parts: list[RenderableType] = [_heading(loaded, month), grades_table(loaded, ids)]
     for section in type(loaded.rules).model_fields:
@@ -146,7 +148,8 @@ def render(loaded: LoadedRuleSet, console: Console, month: Month | None = None) 
     console.print(renderable(loaded, month))
 
 
-def as_json(loaded: LoadedRuleSet, month: Month | None = None, ids: RuleIds | None = None) -> dict[str, object]:
+def as_json(loaded: LoadedRuleSet, month: Month | None = None,
+            ids: RuleIds | None = None) -> dict[str, object]:
     """The rule set with its provenance; ``parameters`` maps each key path to its value and RULEBOOK ids."""
     ids = ids or packaged()
     r = loaded.rules

@@ -120,6 +120,11 @@ def with_rows(table: str, *rows: list[str]) -> dict[str, list[list[str]]]:
     return {table: [*BASE[table], *rows]}
 
 
+def with_column(table: str, header: str, *values: str) -> dict[str, list[list[str]]]:
+    """BASE's `table` with one more column on the right."""
+    return {table: [[*r, v] for r, v in zip(BASE[table], [header, *values], strict=True)]}
+
+
 def changed(table: str, row: int, column: str, value: str) -> dict[str, list[list[str]]]:
     """BASE's `table` with one cell changed; `row` as a spreadsheet counts (header = 1)."""
     rows = [list(r) for r in BASE[table]]
@@ -164,18 +169,20 @@ def test_valid_month_is_typed(tmp_path: Path) -> None:
     assert c.manager_id.tolist() == ["1001", "1001", "0042"] and c._row.tolist() == [2, 3, 4]
 
     a = got.assets
-    assert a.avg_assets.tolist() == [Decimal("1234.50"), Decimal("100000")]
+    assert a.avg_assets.tolist() == [Decimal("1234.50"), Decimal(100000)]
     assert a.equity_assets.tolist() == [Decimal(0), Decimal(50000)]
     assert all(type(v) is Decimal for v in a.end_assets)
 
     t = got.trades
-    assert list(t.columns) == ["trade_date", "client_id", "product", "side", "turnover", "commission_rate", "_row"]
+    assert list(t.columns) == ["trade_date", "client_id", "product", "side", "turnover", "commission_rate",
+                               "_row"]
     assert t.trade_date.tolist() == [date(2024, 5, 6), date(2024, 5, 7), date(2024, 5, 31)]
-    assert t["product"].tolist() == ["stock", "stock", "fund_open"] and t.side.tolist() == ["buy", "sell", "buy"]
+    assert t["product"].tolist() == ["stock", "stock", "fund_open"]
+    assert t.side.tolist() == ["buy", "sell", "buy"]
     assert t.turnover.tolist() == [Decimal(6000), Decimal("12000.00"), Decimal(0)]
     assert got.fund_sales.product_code.tolist() == ["000001"]
 
-    late, sick, absent, leave = got.attendance
+    late, sick, absent, _leave = got.attendance
     assert late.days == Decimal(1) and late.proof is False
     assert sick.proof is True and absent.days == Decimal("0.5")
     assert got.management[0].note == "客户投诉"
@@ -333,11 +340,33 @@ def test_xlsx_problem_rows_are_spreadsheet_rows(tmp_path: Path) -> None:
 
 def test_cell_text() -> None:
     assert cell_text(1001.0) == "1001" and cell_text(0.1) == "0.1" and cell_text(1e-07) == "0.0000001"
+    assert cell_text(0.1 + 0.2) == "0.3"  # Excel's 15 significant digits, not the binary noise
     assert cell_text(date(2024, 5, 3)) == "2024-05-03" and cell_text(None) == "" and cell_text(True) == "true"
     assert cell_text(datetime(2024, 5, 3, 0, 0)) == "2024-05-03"
 
 
 # --- typing ----------------------------------------------------------------------------------------------
+
+
+def test_blank_lines_keep_spreadsheet_row_numbers(tmp_path: Path) -> None:
+    data = make_month(tmp_path)
+    (data / "2024-05" / "deductions.csv").write_text("manager_id,amount\n\n1001,1500\n,\n", encoding="utf-8")
+    got = load(data)
+    assert got.deductions[0].src == Source("2024-05/deductions.csv", 3)
+    (data / "2024-05" / "deductions.csv").write_text("manager_id,amount\n\n1001,x\n", encoding="utf-8")
+    assert the_problem(data).row == 3
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    data = make_month(tmp_path)
+    (data / "2024-05" / "management.csv").write_bytes(b"")
+    p = the_problem(data)
+    assert (p.file, p.message) == ("2024-05/management.csv", "the file is empty")
+
+
+def test_spreadsheet_text_id_form(tmp_path: Path) -> None:
+    data = make_month(tmp_path, changed("clients", 4, "manager_id", '="0042"'))
+    assert load(data).clients.manager_id.tolist()[2] == "0042"
 
 
 def test_ids_keep_leading_zeros_and_spaces_are_stripped(tmp_path: Path) -> None:
@@ -346,8 +375,8 @@ def test_ids_keep_leading_zeros_and_spaces_are_stripped(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("2024-05-06", date(2024, 5, 6)), ("2024/5/6", date(2024, 5, 6)), ("2024-05-06 00:00:00", date(2024, 5, 6)),
-    ("20240506", date(2024, 5, 6))])
+    ("2024-05-06", date(2024, 5, 6)), ("2024/5/6", date(2024, 5, 6)),
+    ("2024-05-06 00:00:00", date(2024, 5, 6)), ("20240506", date(2024, 5, 6))])
 def test_date_forms(text: str, expected: date) -> None:
     assert parse_date(text) == expected
 
@@ -369,7 +398,8 @@ def test_serial_number_is_not_a_date_in_csv(tmp_path: Path) -> None:
     ("-5", "must not be negative")])
 def test_bad_amounts(tmp_path: Path, value: str, message: str) -> None:
     p = the_problem(make_month(tmp_path, changed("trades", 3, "turnover", value)))
-    assert (p.file, p.row, p.column, p.value, p.message) == ("2024-05/trades.csv", 3, "turnover", value, message)
+    assert (p.file, p.row, p.column, p.value, p.message) == (
+        "2024-05/trades.csv", 3, "turnover", value, message)
 
 
 def test_exact_exponent_is_accepted(tmp_path: Path) -> None:
@@ -405,15 +435,16 @@ def test_bad_boolean_and_grade(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, flag", [("TRUE", True), ("0", False), ("否", False), ("y", True), ("", True)])
 def test_booleans_and_the_leave_approved_default(tmp_path: Path, text: str, flag: bool) -> None:
-    roster = [[*r, v] for r, v in zip(BASE["roster"], ["leave_approved", "", "", "", text])]
-    assert load(make_month(tmp_path, {"roster": roster})).roster[3].leave_approved is flag
+    data = make_month(tmp_path, with_column("roster", "leave_approved", "", "", "", text))
+    assert load(data).roster[3].leave_approved is flag
 
 
 def test_attendance_days(tmp_path: Path) -> None:
     data = make_month(tmp_path, with_rows("attendance", ["1001", "2024-05-14", "personal_leave", "", ""],
                                           ["1001", "2024-05-15", "early_leave", "2", ""]))
     found = [(p.row, p.column, p.value, p.message) for p in problems(data)]
-    assert found == [(7, "days", "2", "days must be 1 or 0.5"), (6, "days", "", "days required for personal_leave")]
+    assert found == [(7, "days", "2", "days must be 1 or 0.5"),
+                     (6, "days", "", "days required for personal_leave")]
 
 
 # --- header mapping ------------------------------------------------------------------------------------
@@ -428,14 +459,14 @@ def test_missing_required_column_is_named_with_the_expected_list(tmp_path: Path)
 
 
 def test_unknown_column_is_a_warning(tmp_path: Path) -> None:
-    rows = [[*r, v] for r, v in zip(BASE["deductions"], ["remark", "x"])]
-    got = load(make_month(tmp_path, {"deductions": rows}))
-    assert "2024-05/deductions.csv: column 'remark' (C) is not a column of deductions; ignored" in got.warnings
+    got = load(make_month(tmp_path, with_column("deductions", "remark", "x")))
+    assert got.warnings[0] == ("2024-05/deductions.csv: column 'remark' (C) is not a column of deductions; "
+                               "ignored")
+    assert len(got.warnings) == 2 and got.warnings[1].startswith("2024-05/history.csv: 1 row(s)")
 
 
 def test_column_given_twice(tmp_path: Path) -> None:
-    rows = [[*r, v] for r, v in zip(BASE["deductions"], ["工号", "1001"])]
-    p = the_problem(make_month(tmp_path, {"deductions": rows}))
+    p = the_problem(make_month(tmp_path, with_column("deductions", "工号", "1001")))
     assert (p.row, p.column) == (1, "manager_id") and "'manager_id' (A) and '工号' (C)" in p.message
 
 
@@ -451,7 +482,8 @@ def test_unquoted_comma_gives_extra_values(tmp_path: Path) -> None:
     path = data / "2024-05" / "deductions.csv"
     path.write_text("manager_id,amount\n1001,1,500\n", encoding="utf-8")
     p = the_problem(data)
-    assert (p.row, p.column, p.value, p.message) == (2, "column C", "500", "more values than the header has columns")
+    assert (p.row, p.column, p.value) == (2, "column C", "500")
+    assert p.message == "more values than the header has columns"
 
 
 def test_english_header_variants(tmp_path: Path) -> None:
@@ -463,7 +495,8 @@ def test_english_header_variants(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("table, key", [
-    ("roster", "manager_id"), ("clients", "client_id"), ("assets", "client_id"), ("deductions", "manager_id")])
+    ("roster", "manager_id"), ("clients", "client_id"), ("assets", "client_id"),
+    ("deductions", "manager_id")])
 def test_duplicate_ids(tmp_path: Path, table: str, key: str) -> None:
     rows = [list(r) for r in BASE[table]]
     rows.append(list(rows[1]))
@@ -487,7 +520,8 @@ def test_duplicate_ids(tmp_path: Path, table: str, key: str) -> None:
 ])
 def test_references(tmp_path: Path, table: str, column: str, row: int, value: str, message: str) -> None:
     p = the_problem(make_month(tmp_path, changed(table, row, column, value)))
-    assert (p.file, p.row, p.column, p.value, p.message) == (f"2024-05/{table}.csv", row, column, value, message)
+    assert (p.file, p.row, p.column, p.value, p.message) == (
+        f"2024-05/{table}.csv", row, column, value, message)
 
 
 def test_penalties_may_name_a_leaver_still_in_the_ledger(tmp_path: Path) -> None:
@@ -546,14 +580,22 @@ def test_business_error_range(tmp_path: Path, amount: str, ok: bool) -> None:
 ])
 def test_penalty_kinds(tmp_path: Path, kind: str, amount: str, client: str, severity: str, column: str,
                        message: str) -> None:
-    data = make_month(tmp_path, with_rows("penalties", ["1001", "2024-05-20", kind, amount, client, severity, ""]))
+    data = make_month(tmp_path, with_rows("penalties",
+                                          ["1001", "2024-05-20", kind, amount, client, severity, ""]))
     p = the_problem(data)
     assert (p.row, p.column, p.value, p.message) == (5, column, {"amount": amount, "client_id": client,
                                                                  "severity": severity}[column], message)
 
 
+def test_a_bad_severity_is_reported_once(tmp_path: Path) -> None:
+    data = make_month(tmp_path, changed("penalties", 3, "severity", "medium"))
+    p = the_problem(data)
+    assert (p.row, p.column, p.value, p.message) == (3, "severity", "medium", "unknown code")
+
+
 def test_loss_compensation_accepted_above_zero(tmp_path: Path) -> None:
-    data = make_month(tmp_path, with_rows("penalties", ["1001", "2024-05-20", "loss_compensation", "0.01", "", "", ""]))
+    data = make_month(tmp_path, with_rows("penalties",
+                                          ["1001", "2024-05-20", "loss_compensation", "0.01", "", "", ""]))
     assert load(data).penalties[-1].amount == Decimal("0.01")
 
 
@@ -579,6 +621,26 @@ def test_two_half_day_absences_on_one_date(tmp_path: Path) -> None:  # D29
     ok = make_month(tmp_path, with_rows("attendance", ["0042", "2024-05-09", "absent", "0.5", ""],
                                         ["1001", "2024-05-08", "absent", "0.5", ""]))
     assert len(load(ok).attendance) == 6
+
+
+def test_own_supervisor_and_self_referral(tmp_path: Path) -> None:
+    data = make_month(tmp_path, {**changed("roster", 2, "supervisor_id", "1001"),
+                                 **changed("referrals", 2, "referred_id", "1001")})
+    found = [(p.file, p.row, p.column, p.message) for p in problems(data)]
+    assert found == [("2024-05/roster.csv", 2, "supervisor_id", "a manager cannot be their own supervisor"),
+                     ("2024-05/referrals.csv", 2, "referred_id", "a person cannot refer themselves")]
+
+
+def test_opening_and_history_rows(tmp_path: Path) -> None:
+    data = make_month(tmp_path, {**with_rows("opening", ["7777", "0", "0"], ["1001", "1", "1"]),
+                                 **with_rows("history", ["2024-04", "1001", "manager", "1", "1", "1", ""])})
+    found = [(p.file, p.row, p.column, p.message) for p in problems(data)]
+    assert found == [
+        ("2024-05/opening.csv", 4, "manager_id", "duplicate manager_id (first on row 2)"),
+        ("2024-05/opening.csv", 3, "manager_id", "manager not in the roster"),
+        ("2024-05/history.csv", 5, "manager_id",
+         "a second history row for this manager and month (first on row 2)"),
+    ]
 
 
 def test_negative_amounts(tmp_path: Path) -> None:
@@ -610,13 +672,15 @@ def test_problems_are_capped_per_file_and_column(tmp_path: Path) -> None:
     extra = [["2024-06-01", "C1", "stock", "buy", "1", "0"]] * (CAP + 7)
     found = problems(make_month(tmp_path, with_rows("trades", *extra)))
     assert len(found) == CAP + 1
-    assert found[-1].message == "... and 7 more problem(s) in this column" and found[-1].column == "trade_date"
+    assert found[-1].message == "... and 7 more problem(s) in this column"
+    assert found[-1].column == "trade_date"
 
 
 def test_history_rows_of_the_month_or_later_are_not_validated(tmp_path: Path) -> None:  # D4
     data = make_month(tmp_path, with_rows("history", ["2024-06", "1001", "boss", "x", "", "", ""]))
     assert len(load(data).history) == 2
-    p = the_problem(make_month(tmp_path, with_rows("history", ["2024-04", "1001", "manager", "1", "1", "1", ""])))
+    again = ["2024-04", "1001", "manager", "1", "1", "1", ""]
+    p = the_problem(make_month(tmp_path, with_rows("history", again)))
     assert (p.row, p.column, p.value) == (5, "manager_id", "1001")
 
 

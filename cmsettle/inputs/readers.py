@@ -11,6 +11,7 @@ import codecs
 import csv
 import hashlib
 import io
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,12 +20,13 @@ from pathlib import Path
 import charset_normalizer
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
 from cmsettle.errors import InputError, Problem
 
 # Encodings a Chinese export comes in. GB18030 is a superset of GBK and GB2312.
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
+_SAMPLE = 1 << 18  # bytes given to charset detection
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,12 @@ def detect_encoding(raw: bytes, file: str) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(raw).best()
+    # Detect on a sample cut at a line end (the whole file would take seconds); _first_decoding then
+    # checks the candidates against every byte.
+    sample = raw[:_SAMPLE]
+    if len(raw) > _SAMPLE and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]
+    best = charset_normalizer.from_bytes(sample).best()
     guess = best.encoding if best is not None else None
     chinese = guess is not None and guess.lower().replace("_", "") in _GB_FAMILY
     # A guess outside the GB family is tried last: short GBK texts are often taken for Big5 or a code page.
@@ -110,14 +117,14 @@ def _xlsx_grid(raw: bytes, file: str) -> pd.DataFrame:
     try:
         sheet = CalamineWorkbook.from_filelike(io.BytesIO(raw)).get_sheet_by_index(0)
         rows = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
+    except (CalamineError, PasswordError, XmlError, ZipError, OSError, ValueError) as exc:
         raise InputError([Problem(file, f"not a readable .xlsx workbook: {exc}")]) from None
     width = max((len(r) for r in rows), default=0)
     return pd.DataFrame([[cell_text(c) for c in r] + [""] * (width - len(r)) for r in rows], dtype=str)
 
 
 def cell_text(cell: object) -> str:
-    """A spreadsheet cell as the text a person would type. Floats go through their shortest repr."""
+    """A spreadsheet cell as the text a person would type: 1001.0 -> "1001", a date -> "2024-05-03"."""
     if cell is None:
         return ""
     if isinstance(cell, str):
@@ -127,11 +134,12 @@ def cell_text(cell: object) -> str:
     if isinstance(cell, int):
         return str(cell)
     if isinstance(cell, float):
-        if cell != cell or cell in (float("inf"), float("-inf")):
+        if not math.isfinite(cell):
             return repr(cell)
         if cell.is_integer():
             return str(int(cell))
-        return format(Decimal(repr(cell)), "f")
+        # Excel keeps 15 significant digits: 0.1+0.2 is 0.3 there, not 0.30000000000000004.
+        return format(Decimal(format(cell, ".15g")), "f")
     if isinstance(cell, datetime):
         return cell.date().isoformat() if cell.time() == time() else cell.isoformat(sep=" ")
     if isinstance(cell, (date, time, timedelta)):
@@ -147,11 +155,15 @@ def _with_header(grid: pd.DataFrame, table: str, file: str, excel: bool, encodin
     filled = (grid != "").any(axis=1).to_numpy() if len(grid.columns) else np.zeros(len(grid), bool)
     nonblank = np.flatnonzero(filled)
     if len(nonblank) == 0:
-        raise InputError([Problem(file, "the file is empty", expected="a header row, then one row per record")])
+        raise InputError([Problem(file, "the file is empty",
+                                  expected="a header row, then one row per record")])
     h = int(nonblank[0])
     header = list(grid.iloc[h])
     keep = nonblank[1:]
-    cells = grid.iloc[keep].reset_index(drop=True)
+    if len(keep) and keep[-1] - keep[0] == len(keep) - 1:  # no blank row in between: a slice, no copy
+        cells = grid.iloc[keep[0]: keep[-1] + 1].reset_index(drop=True)
+    else:
+        cells = grid.iloc[keep].reset_index(drop=True)
     cells.columns = range(len(header))
     return RawTable(table=table, file=file, header=header, header_row=h + 1, cells=cells,
                     rows=keep + 1, excel=excel, encoding=encoding, sha256=sha)

@@ -144,7 +144,7 @@ _EXCEL_LAST = (date(9999, 12, 31) - _EXCEL_EPOCH).days
 
 
 def parse_date(text: str, excel: bool = False) -> date:
-    """YYYY-MM-DD, YYYY/MM/DD (also YYYY.MM.DD, YYYYMMDD, a trailing time); in an xlsx also a serial number."""
+    """YYYY-MM-DD or YYYY/MM/DD (also YYYY.MM.DD, YYYYMMDD, a trailing time); in an xlsx a serial number."""
     m = _DATE_RE.fullmatch(text)
     parts = (m.group(1), m.group(3), m.group(4)) if m else None
     if parts is None and (m8 := _DATE8_RE.fullmatch(text)):
@@ -185,22 +185,21 @@ def parse_exponent(text: str) -> Decimal:
     return Decimal(text)
 
 
-def parse_amounts(texts: list[str]) -> tuple[list[object], list[_Bad | None]]:
-    """Many distinct amount texts at once: one vectorised pattern match, then Decimal for the valid ones."""
-    n = len(texts)
-    values: list[object] = [None] * n
-    errors: list[_Bad | None] = [None] * n
-    if not n:
-        return values, errors
-    s = pd.Series(texts, dtype=object)
-    plain = s.str.fullmatch(_PLAIN_RE).to_numpy(dtype=bool, na_value=False)
-    for i in np.flatnonzero(plain):
-        values[i] = Decimal(texts[i].replace(",", ""))
-    for i in np.flatnonzero(~plain):
+def parse_amounts(texts: pd.Series) -> tuple[np.ndarray, dict[int, _Bad]]:
+    """Many distinct amount texts at once: a vectorised pattern match, then Decimal for the valid ones.
+
+    Returns the values (None where bad or blank) and the errors by position. Blanks are left to the caller.
+    """
+    texts = pd.Series(texts, dtype="str")
+    values = _filled(len(texts), None)
+    errors: dict[int, _Bad] = {}
+    plain = texts.str.fullmatch(_PLAIN_RE).to_numpy(dtype=bool, na_value=False)
+    values[plain] = list(map(Decimal, texts[plain].str.replace(",", "", regex=False).tolist()))
+    for i in np.flatnonzero(~plain & (texts != "").to_numpy(dtype=bool)):
         try:
-            values[i] = parse_exponent(texts[i])
+            values[i] = parse_exponent(texts.iat[i])
         except _Bad as bad:
-            errors[i] = bad
+            errors[int(i)] = bad
     return values, errors
 
 
@@ -277,22 +276,6 @@ def _expected(col: T.Col) -> str:
     return codes_expected(col.codes) if col.type == T.CODE and col.codes else _TYPE_EXPECTED[col.type]
 
 
-def _check_sign(sign: str | None, v: object) -> None:
-    if sign == T.NONNEG and v < 0:  # type: ignore[operator]
-        raise _Bad("must not be negative", "0 or more")
-    if sign == T.POSITIVE and v <= 0:  # type: ignore[operator]
-        raise _Bad("must be more than 0", "more than 0")
-    if sign == T.RATE and not 0 <= v < 1:  # type: ignore[operator]
-        raise _Bad("a rate must be at least 0 and below 1", "a rate such as 0.0003 (0 <= rate < 1)")
-
-
-def _check_dates(rule: str | None, d: date, month: Month) -> None:
-    if rule == T.IN_MONTH and not month.contains(d):
-        raise _Bad(f"date outside {month}", f"a date from {month.first_day} to {month.last_day}")
-    if rule == T.NOT_AFTER_MONTH and d > month.last_day:
-        raise _Bad(f"date after the end of {month}", f"a date on or before {month.last_day}")
-
-
 # --- the problem list ------------------------------------------------------------------------------------
 
 class _Problems:
@@ -337,7 +320,7 @@ class _Parsed:
     spec: T.Table
     raw: RawTable
     frame: pd.DataFrame           # every spec column (typed; None where blank or bad) + "_row"
-    text: dict[str, np.ndarray]   # the text as found, per column present in the file
+    text: dict[str, pd.Series]    # the text as found, per column present in the file
     shown: dict[str, str]         # column -> name used in problems, with the header as found if aliased
 
     @property
@@ -370,16 +353,16 @@ class _Run:
     # Reporting ----------------------------------------------------------------------------------------
 
     def rows(self, pt: _Parsed, positions: Iterable[int], column: str, message: str | Callable[[int], str],
-             expected: str | None, value: Callable[[int], str | None] | None = None) -> None:
-        """A Problem for each row position (up to the cap), naming file, row, column and value."""
+             expected: str | None) -> None:
+        """A Problem for each row position (up to the cap), naming file, row, column and the text found."""
         positions = list(positions)
         shown = pt.shown.get(column, column)
         room = self.problems.room(pt.file, shown)
         text = pt.text.get(column)
         for i in positions[:room]:
-            got = value(i) if value else (str(text[i]) if text is not None else None)
             self.problems.add(Problem(pt.file, message(i) if callable(message) else message,
-                                      row=int(pt.raw.rows[i]), column=shown, value=got, expected=expected))
+                                      row=int(pt.raw.rows[i]), column=shown,
+                                      value=None if text is None else str(text.iat[i]), expected=expected))
         self.problems.skip(pt.file, shown, len(positions) - room)
 
     # Parsing ------------------------------------------------------------------------------------------
@@ -390,14 +373,14 @@ class _Run:
         if where is None:
             return None
         if spec.name == "history":  # D4: rows of the settled month or later are ignored
-            raw = self._history_before_month(raw, spec, where)
+            raw = self._history_before_month(raw, where)
         shown = {c: c if raw.header[i] == c else f"{c} (header '{raw.header[i]}')" for c, i in where.items()}
         n = len(raw.cells)
         frame: dict[str, object] = {"_row": raw.rows.astype(np.int64)}
-        text: dict[str, np.ndarray] = {}
+        text: dict[str, pd.Series] = {}
         for col in spec.columns:
             if col.name in where:
-                text[col.name] = raw.cells[where[col.name]].to_numpy(dtype=object)
+                text[col.name] = raw.cells[where[col.name]]
                 frame[col.name] = self._column(raw, col, text[col.name], shown[col.name])
             else:
                 frame[col.name] = _filled(n, col.default)
@@ -420,21 +403,21 @@ class _Run:
                                      f"{spec.name}; ignored")
             elif col in where:
                 j = where[col]
-                self.problems.add(Problem(
-                    raw.file, f"two columns mean {col}: '{raw.header[j]}' ({_letter(j)}) and '{h}' ({_letter(i)})",
-                    row=raw.header_row, column=col, expected=f"one column {col}"))
+                both = f"'{raw.header[j]}' ({_letter(j)}) and '{h}' ({_letter(i)})"
+                self.problems.add(Problem(raw.file, f"two columns mean {col}: {both}", row=raw.header_row,
+                                          column=col, expected=f"one column {col}"))
                 usable = False
             else:
                 where[col] = i
         required = [c.name for c in spec.columns if c.header]
         optional = [c.name for c in spec.columns if not c.header]
+        expected = f"the columns {', '.join(required)}"
+        if optional:
+            expected += f" (optional: {', '.join(optional)})"
+        found = ", ".join(h for h in raw.header if h)
         for name in (n for n in required if n not in where):
-            expected = f"the columns {', '.join(required)}"
-            if optional:
-                expected += f" (optional: {', '.join(optional)})"
-            self.problems.add(Problem(
-                raw.file, f"required column '{name}' is missing (header: {', '.join(h for h in raw.header if h)})",
-                row=raw.header_row, column=name, expected=expected))
+            self.problems.add(Problem(raw.file, f"required column '{name}' is missing (header: {found})",
+                                      row=raw.header_row, column=name, expected=expected))
             usable = False
         return where if usable else None
 
@@ -447,13 +430,14 @@ class _Run:
             return
         column = f"column {_letter(i)}"
         room = self.problems.room(raw.file, column)
+        quotes = 'quotes around values that contain a comma ("1,234.50")'
         for k in filled[:room]:
-            self.problems.add(Problem(
-                raw.file, "more values than the header has columns", row=int(raw.rows[k]), column=column,
-                value=str(raw.cells[i].iat[k]), expected="quotes around values that contain a comma (\"1,234.50\")"))
+            self.problems.add(Problem(raw.file, "more values than the header has columns",
+                                      row=int(raw.rows[k]), column=column, value=str(raw.cells[i].iat[k]),
+                                      expected=quotes))
         self.problems.skip(raw.file, column, len(filled) - room)
 
-    def _history_before_month(self, raw: RawTable, spec: T.Table, where: dict[str, int]) -> RawTable:
+    def _history_before_month(self, raw: RawTable, where: dict[str, int]) -> RawTable:
         texts = raw.cells[where["month"]].tolist()
         keep = []
         for t in texts:
@@ -469,49 +453,67 @@ class _Run:
                         raw.cells[keep_arr].reset_index(drop=True), raw.rows[keep_arr], raw.excel,
                         raw.encoding, raw.sha256)
 
-    def _column(self, raw: RawTable, col: T.Col, text: np.ndarray, shown: str) -> np.ndarray:
+    def _column(self, raw: RawTable, col: T.Col, text: pd.Series, shown: str) -> np.ndarray:
         """Type one column once per distinct value; report failing rows; None where blank or bad."""
         codes, uniques = pd.factorize(text)
-        distinct = [str(u) for u in uniques]
+        distinct = pd.Series(uniques, dtype="str")
         if col.type == T.AMOUNT:
             values, errors = parse_amounts(distinct)
         else:
             parse = _one_parser(col, raw.excel)
-            values, errors = [None] * len(distinct), [None] * len(distinct)
-            for k, t in enumerate(distinct):
+            values, errors = _filled(len(distinct), None), {}
+            for k, t in enumerate(distinct.tolist()):
                 if t:
                     try:
                         values[k] = parse(t)
                     except _Bad as bad:
                         errors[k] = bad
-        for k, t in enumerate(distinct):
-            if not t:
-                values[k], errors[k] = col.default, None
-                if col.value:
-                    errors[k] = _Bad("a value is required", _expected(col))
-            elif errors[k] is None and (col.sign or col.dates):
-                try:
-                    if col.sign:
-                        _check_sign(col.sign, values[k])
-                    if col.dates:
-                        _check_dates(col.dates, values[k], self.month)  # type: ignore[arg-type]
-                except _Bad as bad:
-                    errors[k] = bad
-        out = _filled(len(distinct), None)
-        out[:] = values
-        out = out[codes] if len(codes) else _filled(0, None)
-        failed = np.array([e is not None for e in errors], dtype=bool)
-        if failed.any():
+        for k in np.flatnonzero((distinct == "").to_numpy(dtype=bool)):  # at most one
+            values[k] = col.default
+            if col.value:
+                errors[int(k)] = _Bad("a value is required", _expected(col))
+        if col.sign or col.dates:
+            typed = np.array([v is not None for v in values], dtype=bool)  # errors are None
+            typed[(distinct == "").to_numpy(dtype=bool)] = False  # a default is not checked
+            errors.update(self._out_of_range(col, values, np.flatnonzero(typed)))
+        out = values[codes] if len(codes) else _filled(0, None)
+        if errors:
+            failed = np.zeros(len(distinct), dtype=bool)
+            failed[list(errors)] = True
             bad_rows = np.flatnonzero(failed[codes])
             room = self.problems.room(raw.file, shown)
             for i in bad_rows[:room]:
-                e = errors[codes[i]]
-                assert e is not None
+                e = errors[int(codes[i])]
                 self.problems.add(Problem(raw.file, e.message, row=int(raw.rows[i]), column=shown,
-                                          value=str(text[i]), expected=e.expected))
+                                          value=str(text.iat[i]), expected=e.expected))
             self.problems.skip(raw.file, shown, len(bad_rows) - room)
             out[bad_rows] = None
         return out
+
+    def _out_of_range(self, col: T.Col, values: np.ndarray, at: np.ndarray) -> dict[int, _Bad]:
+        """Sign and date-range errors of the typed distinct values at positions `at` (vectorised compare)."""
+        v = values[at]
+        zero = Decimal(0)
+        checks: list[tuple[np.ndarray, _Bad]] = []
+        if col.sign == T.NONNEG:
+            checks.append((v < zero, _Bad("must not be negative", "0 or more")))
+        elif col.sign == T.POSITIVE:
+            checks.append((v <= zero, _Bad("must be more than 0", "more than 0")))
+        elif col.sign == T.RATE:
+            checks.append(((v < zero) | (v >= Decimal(1)), _Bad("a rate must be at least 0 and below 1",
+                                                              "a rate such as 0.0003 (0 <= rate < 1)")))
+        m = self.month
+        if col.dates == T.IN_MONTH:
+            checks.append(((v < m.first_day) | (v > m.last_day),
+                           _Bad(f"date outside {m}", f"a date from {m.first_day} to {m.last_day}")))
+        elif col.dates == T.NOT_AFTER_MONTH:
+            checks.append((v > m.last_day,
+                           _Bad(f"date after the end of {m}", f"a date on or before {m.last_day}")))
+        errors: dict[int, _Bad] = {}
+        for mask, bad in checks:
+            for k in at[np.asarray(mask, dtype=bool)]:
+                errors.setdefault(int(k), bad)
+        return errors
 
     # Checks across rows and tables --------------------------------------------------------------------
 
@@ -528,7 +530,7 @@ class _Run:
             return
         first = sub.groupby(keys, sort=False)["_row"].transform("first").to_numpy()
         positions = np.flatnonzero(ok)
-        first_of = dict(zip(positions[dup], first[dup]))
+        first_of = dict(zip(positions[dup], first[dup], strict=True))
         self.rows(pt, positions[dup], column, lambda i: f"{message} (first on row {first_of[i]})", expected)
 
     def refs(self, pt: _Parsed | None, column: str, known: set[str] | None, message: str,
@@ -573,8 +575,9 @@ class _Run:
             self.repeats(pt, ["referred_id"], "referred_id", "a second referrer for this person",
                          "one referrer per referred person (D23)")
             f = pt.frame
-            self.rows(pt, np.flatnonzero((f.referrer_id.notna() & (f.referrer_id == f.referred_id)).to_numpy()),
-                      "referred_id", "a person cannot refer themselves", "a referred_id other than referrer_id")
+            own = (f.referrer_id.notna() & (f.referrer_id == f.referred_id)).to_numpy()
+            self.rows(pt, np.flatnonzero(own), "referred_id", "a person cannot refer themselves",
+                      "a referred_id other than referrer_id")
         if pt := t.get("grade_overrides"):
             self.repeats(pt, ["manager_id"], "manager_id", "a second grade override for this manager",
                          "at most one grade override per manager and month (D17)")
@@ -584,18 +587,19 @@ class _Run:
 
     def _roster(self, pt: _Parsed, staff: set[str]) -> None:
         f = pt.frame
-        before = [i for i, (h, l) in enumerate(zip(f.hire_date, f.leave_date))
-                  if h is not None and l is not None and l < h]
+        before = [i for i, (hired, left) in enumerate(zip(f.hire_date, f.leave_date, strict=True))
+                  if hired is not None and left is not None and left < hired]
         self.rows(pt, before, "leave_date", lambda i: f"leave date before the hire date {f.hire_date.iat[i]}",
                   "a leave_date on or after the hire_date")
-        self.refs(pt, "supervisor_id", staff, "supervisor not in the roster", f"a manager_id listed in {pt.file}")
+        self.refs(pt, "supervisor_id", staff, "supervisor not in the roster",
+                  f"a manager_id listed in {pt.file}")
         own = np.flatnonzero((f.supervisor_id.notna() & (f.supervisor_id == f.manager_id)).to_numpy())
         self.rows(pt, own, "supervisor_id", "a manager cannot be their own supervisor", "another manager_id")
 
     def _attendance(self, pt: _Parsed) -> None:
         f = pt.frame
-        blank_days = pt.text["days"] == ""
-        need = [i for i, (code, blank) in enumerate(zip(f.code, blank_days))
+        blank_days = (pt.text["days"] == "").to_numpy(dtype=bool)
+        need = [i for i, (code, blank) in enumerate(zip(f.code, blank_days, strict=True))
                 if blank and code is not None and code not in _COUNT_ONCE]
         self.rows(pt, need, "days", lambda i: f"days required for {f.code.iat[i]}",
                   "1 or 0.5 (blank only for late and early_leave, which count 1 each)")
@@ -608,11 +612,15 @@ class _Run:
     def _penalties(self, pt: _Parsed) -> None:
         f = pt.frame
         lo, hi = self.rules.penalties.business_error_min, self.rules.penalties.business_error_max
-        amount_text = pt.text.get("amount")
+
+        def blank(column: str) -> list[bool]:  # blank, not merely untyped: a bad value is reported already
+            return (pt.text[column] == "").tolist() if column in pt.text else [True] * len(f)
+
         by_rule: dict[tuple[str, str, str], list[int]] = {}
-        for i, (kind, amount, client, severity) in enumerate(zip(f.kind, f.amount, f.client_id, f.severity)):
-            if amount_text is not None and amount is None and amount_text[i] != "":
-                continue  # a bad amount, already reported
+        rows = zip(f.kind, f.amount, blank("amount"), blank("client_id"), blank("severity"), strict=True)
+        for i, (kind, amount, no_amount, no_client, no_severity) in enumerate(rows):
+            if amount is None and not no_amount:
+                continue
             found: list[tuple[str, str, str]] = []
             if kind == "business_error":
                 if amount is None:
@@ -625,15 +633,15 @@ class _Run:
                 found.append(("amount", "risk_fund_forfeit amount must be above 0",
                               "more than 0, or blank to forfeit the whole balance"))
             elif kind == "malicious_account":
-                if client is None:
+                if no_client:
                     found.append(("client_id", "malicious_account needs the client", "the client_id"))
-                if severity is None:
-                    found.append(("severity", "malicious_account needs a severity", codes_expected("severity")))
+                if no_severity:
+                    found.append(("severity", "malicious_account needs a severity",
+                                  codes_expected("severity")))
             for key in found:
                 by_rule.setdefault(key, []).append(i)
         for (column, message, expected), positions in by_rule.items():
-            self.rows(pt, positions, column, message, expected,
-                      value=lambda i, c=column: str(pt.text[c][i]) if c in pt.text else "")
+            self.rows(pt, positions, column, message, expected)
 
     # Results ------------------------------------------------------------------------------------------
 
@@ -644,8 +652,8 @@ class _Run:
         cls, cols = _RECORDS[name], pt.spec.names
         f = pt.frame
         return tuple(
-            cls(**dict(zip(cols, values)), src=model.Source(pt.file, row))
-            for *values, row in zip(*(f[c].tolist() for c in cols), f["_row"].tolist())
+            cls(**dict(zip(cols, values, strict=True)), src=model.Source(pt.file, row))
+            for *values, row in zip(*(f[c].tolist() for c in cols), f["_row"].tolist(), strict=True)
         )
 
     def frame(self, name: str) -> pd.DataFrame | None:
@@ -672,8 +680,9 @@ def _find_files(folder: Path, file_prefix: str) -> tuple[dict[str, Path], list[P
     for spec in T.TABLES:
         csv, xlsx = by_name.get(f"{spec.name}.csv"), by_name.get(f"{spec.name}.xlsx")
         if csv and xlsx:
-            problems.append(Problem(f"{file_prefix}/{csv.name}", f"{spec.name} is given twice: {csv.name} and "
-                                    f"{xlsx.name}", expected=f"one file for {spec.name}, .csv or .xlsx"))
+            problems.append(Problem(f"{file_prefix}/{csv.name}",
+                                    f"{spec.name} is given twice: {csv.name} and {xlsx.name}",
+                                    expected=f"one file for {spec.name}, .csv or .xlsx"))
         elif csv or xlsx:
             found[spec.name] = csv or xlsx  # type: ignore[assignment]
         elif spec.required:

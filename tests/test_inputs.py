@@ -210,9 +210,24 @@ def test_optional_tables_may_be_absent(tmp_path: Path) -> None:
                 "grade_overrides", "history", "opening"]
     got = load(make_month(tmp_path, {name: None for name in optional}))
     assert got.attendance == () and got.history == () and len(got.fund_sales) == 0
-    assert list(got.fund_sales.columns)[:5] == ["client_id", "sale_date", "product_code", "amount",
-                                                "commission_income"]
+    assert list(got.fund_sales.columns) == ["client_id", "sale_date", "product_code", "amount",
+                                            "commission_income", "_row"]
     assert [f.table for f in got.files] == ["roster", "clients", "assets", "trades"]
+
+
+def test_a_header_only_file_is_an_empty_table(tmp_path: Path) -> None:
+    got = load(make_month(tmp_path, {"fund_sales": BASE["fund_sales"][:1], "deductions": [["工号", "金额"]]}))
+    assert len(got.fund_sales) == 0 and got.deductions == ()
+    assert [f.rows for f in got.files if f.table in ("fund_sales", "deductions")] == [0, 0]
+
+
+def test_history_month_forms(tmp_path: Path) -> None:
+    rows = [BASE["history"][0], ["2024/04", "1001", "", "1", "1", "1", ""],
+            ["2024-03-01", "2001", "", "1", "1", "1", ""], ["April", "1002", "", "1", "1", "1", ""]]
+    p = the_problem(make_month(tmp_path, {"history": rows}))
+    assert (p.row, p.column, p.value, p.message) == (4, "month", "April", "not a month")
+    got = load(make_month(tmp_path, {"history": rows[:3]}))
+    assert [h.month for h in got.history] == [Month(2024, 4), Month(2024, 3)]
 
 
 def test_history_and_opening_ignored_when_not_first_month(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from cmsettle import model
 from cmsettle.errors import InputError, NotReadyError, Problem
 from cmsettle.inputs import tables as T
 from cmsettle.inputs.readers import RawTable, read_table
+from cmsettle.money import D
 from cmsettle.months import Month
 from cmsettle.ruleset.schema import RuleSet
 
@@ -135,7 +136,6 @@ _AMOUNT_EXPECTED = "a number such as 1234.50 or 1,234.50"
 _DATE_RE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _DATE8_RE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _SERIAL_RE = re.compile(r"\d+(?:\.\d+)?")
-_MONTH_RE = re.compile(r"(\d{4})[-/.]?(\d{1,2})")
 _PLAIN_RE = r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
 _EXP_RE = re.compile(r"[+-]?(\d+(?:\.\d*)?|\.\d+)[eE][+-]?\d+")
 _INT_RE = re.compile(r"[+-]?\d+")
@@ -154,15 +154,19 @@ def parse_date(text: str, excel: bool = False) -> date:
             return date(*map(int, parts))
         except ValueError:
             raise _Bad("no such date", _DATE_EXPECTED) from None
-    if excel and _SERIAL_RE.fullmatch(text) and 1 <= int(Decimal(text)) <= _EXCEL_LAST:
-        return _EXCEL_EPOCH + timedelta(days=int(Decimal(text)))
+    if excel and _SERIAL_RE.fullmatch(text):
+        serial = int(text.split(".")[0])  # a fraction is the time of day
+        if 1 <= serial <= _EXCEL_LAST:
+            return _EXCEL_EPOCH + timedelta(days=serial)
     raise _Bad("not a date", _DATE_EXPECTED)
 
 
 def parse_month(text: str, excel: bool = False) -> Month:
-    m = _MONTH_RE.fullmatch(text)
-    if m and 1 <= int(m.group(2)) <= 12:
-        return Month(int(m.group(1)), int(m.group(2)))
+    """YYYY-MM or YYYY/MM; a date (a spreadsheet may have turned 2024-04 into 2024-04-01) gives its month."""
+    try:
+        return Month.parse(text.replace("/", "-"))
+    except ValueError:
+        pass
     try:
         return Month.of(parse_date(text, excel))
     except _Bad:
@@ -182,7 +186,7 @@ def parse_exponent(text: str) -> Decimal:
     if len(digits) >= 6:
         raise _Bad("a number in scientific notation may have been rounded by the export",
                    "the full number without an exponent, e.g. 123456789012.00")
-    return Decimal(text)
+    return D(text)
 
 
 def parse_amounts(texts: pd.Series) -> tuple[np.ndarray, dict[int, _Bad]]:
@@ -194,7 +198,7 @@ def parse_amounts(texts: pd.Series) -> tuple[np.ndarray, dict[int, _Bad]]:
     values = _filled(len(texts), None)
     errors: dict[int, _Bad] = {}
     plain = texts.str.fullmatch(_PLAIN_RE).to_numpy(dtype=bool, na_value=False)
-    values[plain] = list(map(Decimal, texts[plain].str.replace(",", "", regex=False).tolist()))
+    values[plain] = list(map(D, texts[plain].tolist()))
     for i in np.flatnonzero(~plain & (texts != "").to_numpy(dtype=bool)):
         try:
             values[i] = parse_exponent(texts.iat[i])
@@ -216,10 +220,14 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
+_DAYS = {D(1): D(1), D("0.5"): D("0.5")}  # 1.0 and .5 are read as 1 and 0.5
+
+
 def _parse_days(text: str) -> Decimal:
-    if re.fullmatch(_PLAIN_RE, text) and Decimal(text) in (Decimal(1), Decimal("0.5")):
-        return Decimal(1) if Decimal(text) == 1 else Decimal("0.5")
-    raise _Bad("days must be 1 or 0.5", "1 or 0.5")
+    days = _DAYS.get(D(text)) if re.fullmatch(_PLAIN_RE, text) else None
+    if days is None:
+        raise _Bad("days must be 1 or 0.5", "1 or 0.5")
+    return days
 
 
 def codes_expected(kind: str) -> str:
@@ -656,11 +664,14 @@ class _Run:
             for *values, row in zip(*(f[c].tolist() for c in cols), f["_row"].tolist(), strict=True)
         )
 
-    def frame(self, name: str) -> pd.DataFrame | None:
+    def frame(self, name: str) -> pd.DataFrame:
+        """A large table with the model's columns and `_row`; an absent table is empty, same columns."""
+        columns = T.FRAME_COLUMNS[name]
         pt = self.tables.get(name)
         if pt is None:
-            return None
-        return pt.frame[[*T.FRAME_COLUMNS[name], "_row"]].reset_index(drop=True)
+            return pd.DataFrame({**{c: pd.Series([], dtype=object) for c in columns},
+                                 "_row": pd.Series([], dtype=np.int64)})
+        return pt.frame[[*columns, "_row"]].reset_index(drop=True)
 
 
 def _filled(n: int, value: object) -> np.ndarray:
@@ -733,11 +744,13 @@ def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_mon
     run.check()
     if run.problems.items:
         raise InputError(run.problems.all())
-    frames = {name: f for name in T.FRAME_COLUMNS if (f := run.frame(name)) is not None}
     return model.MonthInputs(
         month=month,
         roster=run.records("roster"),
-        **frames,
+        clients=run.frame("clients"),
+        assets=run.frame("assets"),
+        trades=run.frame("trades"),
+        fund_sales=run.frame("fund_sales"),
         attendance=run.records("attendance"),
         management=run.records("management"),
         penalties=run.records("penalties"),

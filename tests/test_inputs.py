@@ -353,6 +353,13 @@ def test_xlsx_problem_rows_are_spreadsheet_rows(tmp_path: Path) -> None:
     assert (p.file, p.row, p.column, p.value) == ("2024-05/trades.xlsx", 4, "trade_date", "2024-04-30")
 
 
+def test_unreadable_workbook(tmp_path: Path) -> None:
+    data = make_month(tmp_path, {"management": None})
+    (data / "2024-05" / "management.xlsx").write_bytes(b"not a zip file")
+    p = the_problem(data)
+    assert p.file == "2024-05/management.xlsx" and p.message.startswith("not a readable .xlsx workbook")
+
+
 def test_cell_text() -> None:
     assert cell_text(1001.0) == "1001" and cell_text(0.1) == "0.1" and cell_text(1e-07) == "0.0000001"
     assert cell_text(0.1 + 0.2) == "0.3"  # Excel's 15 significant digits, not the binary noise

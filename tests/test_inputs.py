@@ -567,7 +567,13 @@ def test_dates_outside_the_month(tmp_path: Path, table: str, column: str, row: i
     assert p.expected == "a date from 2024-05-01 to 2024-05-31"
 
 
-@pytest.mark.parametrize("table, column", [("clients", "open_date"), ("roster", "hire_date")])
+def test_hire_after_the_month_is_not_an_error_D1(tmp_path: Path) -> None:
+    """D1: a roster row hired after the month is simply not settled yet."""
+    inputs = load(make_month(tmp_path, changed("roster", 2, "hire_date", "2024-06-03")))
+    assert any(r.hire_date.isoformat() == "2024-06-03" for r in inputs.roster)
+
+
+@pytest.mark.parametrize("table, column", [("clients", "open_date")])
 def test_dates_after_the_month(tmp_path: Path, table: str, column: str) -> None:
     assert load(make_month(tmp_path, changed(table, 2, column, "2024-05-31")))
     p = the_problem(make_month(tmp_path, changed(table, 2, column, "2024-06-01")))
@@ -638,8 +644,10 @@ def test_two_half_day_absences_on_one_date(tmp_path: Path) -> None:  # D29
     data = make_month(tmp_path, with_rows("attendance", ["0042", "2024-05-08", "旷工", "0.5", ""]))
     p = the_problem(data)
     assert (p.file, p.row, p.column, p.value) == ("2024-05/attendance.csv", 6, "date", "2024-05-08")
-    assert p.message == "a second absent row for this manager on this date (first on row 4)"
-    # the same on different dates, or for different people, is fine
+    assert p.message == "a second half-day absent row for this manager on this date (first on row 4)"
+    # the same on different dates, or for different people, is fine; so is a whole day beside a half day
+    full_and_half = make_month(tmp_path, with_rows("attendance", ["0042", "2024-05-08", "absent", "1", ""]))
+    assert len(load(full_and_half).attendance) == 5
     ok = make_month(tmp_path, with_rows("attendance", ["0042", "2024-05-09", "absent", "0.5", ""],
                                         ["1001", "2024-05-08", "absent", "0.5", ""]))
     assert len(load(ok).attendance) == 6

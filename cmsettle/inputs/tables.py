@@ -91,7 +91,7 @@ TABLES: tuple[Table, ...] = (
         opt("supervisor_id", ID),
         opt("project", TEXT),
         opt("station", TEXT),
-        Col("hire_date", DATE, dates=NOT_AFTER_MONTH),
+        Col("hire_date", DATE),  # D1: a later hire is not settled yet, not an error
         opt("leave_date", DATE),
         opt("leave_approved", BOOL, True),
         opt("qualification_date", DATE),

@@ -613,9 +613,11 @@ class _Run:
                   "1 or 0.5 (blank only for late and early_leave, which count 1 each)")
         once = f.code.isin(_COUNT_ONCE).to_numpy() & blank_days
         f.loc[once, "days"] = Decimal(1)
-        self.repeats(pt, ["manager_id", "date"], "date", "a second absent row for this manager on this date",
-                     "one absent row per manager and date: 1 day, or 0.5 day once (D29)",
-                     where=(f.code == "absent").to_numpy())
+        half = np.array([code == "absent" and days == Decimal("0.5") for code, days in zip(f.code, f.days)],
+                        dtype=bool)
+        self.repeats(pt, ["manager_id", "date"], "date", "a second half-day absent row for this manager on this date",
+                     "at most one 0.5-day absent row per manager and date; a whole day is one row of 1 (D29)",
+                     where=half)
 
     def _penalties(self, pt: _Parsed) -> None:
         f = pt.frame

@@ -54,6 +54,7 @@ class RunOutcome:
     out_dir: Path | None = None
     outputs: dict[str, str] = field(default_factory=dict)  # name → sha256
     pay_day: str = ""
+    status: str = "draft"  # draft, or closed for a simulated month
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -186,7 +187,8 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             return RunOutcome(month, result, rule_set, inputs.files, False, plan.revision, run_id, target,
-                              {n: out.sha256(b) for n, b in files.items()}, payday)
+                              {n: out.sha256(b) for n, b in files.items()}, payday,
+                              "closed (simulated)" if final else "draft")
         finally:
             if ledger is not None:
                 ledger.dispose()

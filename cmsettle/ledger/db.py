@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
 
 from cmsettle.compute.lines import PayLine
 from cmsettle.compute.state import Hold, LedgerState, MonthRecord, Person, Referral
@@ -34,6 +34,14 @@ def _s(m: Month | None) -> str | None:
     return str(m) if m is not None else None
 
 
+def utc(dt: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime: SQLite gives it back naive (stored as UTC), PostgreSQL
+    in the session's time zone."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
 @dataclass(frozen=True)
 class RunInfo:
     id: int
@@ -49,6 +57,26 @@ class RunInfo:
     closed_at: datetime | None
     reopen_reason: str | None
     output_dir: str | None
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    run_id: int
+    role: str
+    signer: str
+    signed_at: datetime
+    manifest_sha256: str
+    signature: str  # base64
+    public_key: str  # PEM
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class SignerKey:
+    name: str
+    public_key: str  # PEM
+    fingerprint: str
+    created_at: datetime
 
 
 def sqlite_url_for(path: Path) -> str:
@@ -109,7 +137,7 @@ class Ledger:
         return RunInfo(
             id=r["id"], month=Month.parse(r["month"]), revision=r["revision"], status=r["status"], mode=r["mode"],
             rule_set_id=r["rule_set_id"], rule_set_sha256=r["rule_set_sha256"], manifest_sha256=r["manifest_sha256"],
-            run_id=r["run_id"], created_at=r["created_at"], closed_at=r["closed_at"],
+            run_id=r["run_id"], created_at=utc(r["created_at"]), closed_at=utc(r["closed_at"]),
             reopen_reason=r["reopen_reason"], output_dir=r["output_dir"],
         )
 
@@ -265,3 +293,61 @@ class Ledger:
 
     def net_pay(self, run_id: int) -> dict[str, Decimal]:
         return {ln.manager_id: ln.amount for ln in self.pay_lines(run_id) if ln.component == "net_pay"}
+
+    # ---- sign-off and the month's life (cmsettle.lifecycle) ---------------------------------------
+    def runs_for_update(self, conn: Connection, month: Month) -> list[RunInfo]:
+        """The month's runs inside ``conn``'s transaction, their rows locked on PostgreSQL (one signer at a
+        time); SQLite serialises writers itself."""
+        q = (select(T.month_run).where(T.month_run.c.month == str(month)).order_by(T.month_run.c.revision)
+             .with_for_update())
+        return [self._info(r) for r in conn.execute(q).mappings()]
+
+    def signatures(self, run_id: int | None = None, conn: Connection | None = None) -> list[SignatureInfo]:
+        """Signatures of one run (every run's when None), in the order they were given."""
+        q = select(T.signature).order_by(T.signature.c.run_id, T.signature.c.id)
+        if run_id is not None:
+            q = q.where(T.signature.c.run_id == run_id)
+
+        def read(c: Connection) -> list[SignatureInfo]:
+            return [SignatureInfo(
+                run_id=r["run_id"], role=r["role"], signer=r["signer"], signed_at=utc(r["signed_at"]),
+                manifest_sha256=r["manifest_sha256"], signature=r["signature"], public_key=r["public_key"],
+                fingerprint=r["fingerprint"],
+            ) for r in c.execute(q).mappings()]
+
+        if conn is not None:
+            return read(conn)
+        with self.engine.connect() as c:
+            return read(c)
+
+    def add_signature(self, conn: Connection, sig: SignatureInfo) -> None:
+        conn.execute(insert(T.signature).values(
+            run_id=sig.run_id, role=sig.role, signer=sig.signer, signed_at=sig.signed_at,
+            manifest_sha256=sig.manifest_sha256, signature=sig.signature, public_key=sig.public_key,
+            fingerprint=sig.fingerprint,
+        ))
+
+    def signer_key(self, name: str) -> SignerKey | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(T.signer_key).where(T.signer_key.c.name == name)).mappings().first()
+        if r is None:
+            return None
+        return SignerKey(r["name"], r["public_key"], r["fingerprint"], utc(r["created_at"]))
+
+    def add_signer_key(self, key: SignerKey) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(T.signer_key).values(
+                name=key.name, public_key=key.public_key, fingerprint=key.fingerprint, created_at=key.created_at))
+
+    def mark_reopened(self, conn: Connection, run_id: int, reason: str, output_dir: str | None) -> None:
+        """A closed run becomes ``reopened``: it stays in the ledger with its closing time, the reason and
+        where its outputs were kept; the next run of the month is revision n+1 (pipeline.plan_run)."""
+        conn.execute(update(T.month_run).where(T.month_run.c.id == run_id).values(
+            status="reopened", reopen_reason=reason, output_dir=output_dir))
+
+    def discard_draft(self, conn: Connection, run_id: int) -> None:
+        """Delete a draft run and its rows, as a draft re-run does (save_run ``replace_run``)."""
+        for table in (T.person_state, T.metric_record, T.hold, T.pending_client, T.referral, T.pay_line,
+                      T.manager_row, T.signature):
+            conn.execute(delete(table).where(table.c.run_id == run_id))
+        conn.execute(delete(T.month_run).where(T.month_run.c.id == run_id))

@@ -125,7 +125,8 @@ def _summary(outcome, *, as_json: bool, quiet: bool) -> None:  # noqa: ANN001
         return
     for w in res.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    t = Table(title=f"{outcome.month} {'(dry run, nothing written)' if outcome.dry_run else 'draft'}")
+    state = "(dry run, nothing written)" if outcome.dry_run else outcome.status
+    t = Table(title=f"{outcome.month} {state}")
     t.add_column("people", justify="right")
     t.add_column("gross", justify="right")
     t.add_column("income tax", justify="right")
@@ -247,43 +248,6 @@ def simulate(
     if as_json:
         print(json.dumps({"months": [str(o.month) for o in outcomes], "out_dir": str(s.out_dir),
                           "compare": report.as_dict() if report else None}, ensure_ascii=False, indent=2))
-
-
-@app.command()
-def status(
-    month: Annotated[Optional[str], typer.Argument(help="YYYY-MM (default: every month)")] = None,
-    db: DbOpt = None, as_json: JsonOpt = False,
-) -> None:
-    """Months in the ledger with state, revision, run id and output hash."""
-    from cmsettle.pipeline import open_ledger
-
-    s = settings(None, None, None, db)
-    m = _month(month) if month else None
-
-    def collect() -> list[dict]:
-        ledger = open_ledger(s, read_only=True)
-        if ledger is None:
-            return []
-        try:
-            return [{"month": str(r.month), "revision": r.revision, "status": r.status, "mode": r.mode,
-                     "rule_set": r.rule_set_id, "run_id": r.run_id, "manifest_sha256": r.manifest_sha256,
-                     "created_at": r.created_at.isoformat() if r.created_at else None,
-                     "closed_at": r.closed_at.isoformat() if r.closed_at else None}
-                    for r in ledger.runs(m)]
-        finally:
-            ledger.dispose()
-
-    rows = run(collect)
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    t = Table(title="ledger")
-    for c in ("month", "rev", "state", "rule set", "run id", "manifest sha256", "closed at"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(r["month"], str(r["revision"]), r["status"], r["rule_set"], r["run_id"],
-                  (r["manifest_sha256"] or "")[:16], r["closed_at"] or "")
-    console.print(t if rows else "the ledger is empty")
 
 
 try:  # sign-off, keys, reopen (issue 7) register their commands here

@@ -324,7 +324,8 @@ def settle(
             person = replace(person, tax_year=month.year, ytd_taxable=ZERO, ytd_tax=ZERO)
         if person.counter_year != month.year:
             person = replace(person, counter_year=month.year, personal_leave_days_ytd=ZERO, absent_days_ytd=ZERO)
-        person = replace(person, open_disputes=max(0, person.open_disputes + disputes.get(mid, 0)))
+        # D36: open = disputes minus dispute_closed, counted over time (not floored at 0)
+        person = replace(person, open_disputes=person.open_disputes + disputes.get(mid, 0))
         lines = _Lines(mid)
         leaving = r.leave_date is not None and month.contains(r.leave_date)
 
@@ -556,7 +557,7 @@ def settle(
         if mid in roster_by_id:
             continue
         if disputes.get(mid):
-            p = persons[mid] = replace(p, open_disputes=max(0, p.open_disputes + disputes[mid]))
+            p = persons[mid] = replace(p, open_disputes=p.open_disputes + disputes[mid])
         if p.refund_due is None or p.refund_due > month or p.open_disputes > 0 or p.risk_fund_balance <= 0:
             continue
         lines = _Lines(mid)

@@ -109,6 +109,9 @@ CAST: dict[str, tuple[int, int, int]] = {
     "CHIEF_SI": (0, 0, CHIEF), "REFERRED": (0, 1, MANAGER), "OVERRIDE": (0, 2, ASSISTANT),
 }
 MIN_MANAGERS = 34
+GENERATED_FILES = ("roster.csv", "clients.csv", "assets.csv", "trades.csv", "fund_sales.csv", "attendance.xlsx",
+                   "management.csv", "penalties.csv", "referrals.csv", "deductions.csv", "grade_overrides.csv",
+                   "history.csv", "opening.csv")
 HIST = 3  # months of history before the first month
 
 
@@ -479,7 +482,11 @@ def _build_people(n: int, months: list[Month], seed: int) -> tuple[dict, dict[st
     P["lam"] = EA_T[g] * rng.uniform(0.95, 1.35, N)
     P["nsize"] = NMV_T[g] / EA_T[g] / 1.25 * rng.uniform(0.8, 1.25, N)
     P["nr_rate"] = NR_PER_ASSET[g] * np.exp(rng.normal(0, 0.2, N))
-    for role, lam, size in (("TRAINEE_A", 3.0, 40_000), ("TRAINEE_B", 3.5, 45_000), ("TRAINEE_C", 1.0, 20_000),
+    # the cast works steadily (so only the designed cases change grade); some roles are set apart
+    cast_i = np.array(sorted(cast.values()))
+    P["lam"][cast_i] = EA_T[g[cast_i]] * 1.2
+    P["nsize"][cast_i] = NMV_T[g[cast_i]] / EA_T[g[cast_i]] / 1.1
+    for role, lam, size in (("TRAINEE_A", 3.5, 45_000), ("TRAINEE_B", 3.5, 45_000), ("TRAINEE_C", 1.6, 20_000),
                             ("TRAINEE_D", 2.5, 50_000), ("LOW_ACT", 0.35, 20_000), ("MALICIOUS", 3.0, 70_000)):
         if role in cast:
             P["lam"][cast[role]] = lam
@@ -570,6 +577,7 @@ def generate(out_dir: Path | str, months: list[str] | list[Month], *, seed: int 
     leave_fill = np.where(np.isnat(P["leave"]), np.datetime64("2999-12-31"), P["leave"])
     emp_hi = np.minimum(leave_fill[:, None], np.array([c.last for c in cals])[None, :])
     own, tm, opened = [], [], []
+    cast_i = np.array(sorted(cast.values()))
     for t, c in enumerate(cals):
         wd = c.workdays
         a = np.searchsorted(wd, emp_lo[:, t], "left")
@@ -581,6 +589,7 @@ def generate(out_dir: Path | str, months: list[str] | list[Month], *, seed: int 
         if S > 2 and t == HIST + 2:
             lam[cast["IPO_HEAVY"]] = 0.0  # its new accounts of that month are the designed ones
         cnt = np.round(lam * 0.5).astype(np.int64) + rc.poisson(lam * 0.5)  # steadier than Poisson
+        cnt[cast_i] = np.floor(lam[cast_i] + 0.5).astype(np.int64)  # the cast: steady by design
         o = np.repeat(np.arange(N), cnt)
         own.append(o)
         tm.append(np.full(len(o), t))
@@ -591,6 +600,7 @@ def generate(out_dir: Path | str, months: list[str] | list[Month], *, seed: int 
     nn = len(new_owner)
     new_inst = rc.random(nn) < 0.04
     noneff = rc.random(nn) < 0.15
+    noneff[np.isin(new_owner, [cast[r] for r in ("TRAINEE_A", "TRAINEE_B") if r in cast])] = False
     size = P["nsize"][new_owner] * np.exp(rc.normal(0, 0.6, nn)) * np.where(new_inst, 3.0, 1.0)
     tiny = np.where(rc.random(nn) < 0.3, 0.0, np.round(rc.uniform(50, 4000, nn), 2))
     new_end = np.where(noneff, tiny, np.maximum(size, 5200.0))
@@ -780,6 +790,8 @@ def generate(out_dir: Path | str, months: list[str] | list[Month], *, seed: int 
         m = ms[s]
         d = out_dir / str(m)
         d.mkdir(parents=True, exist_ok=True)
+        for name in GENERATED_FILES:  # a re-run replaces what an earlier run wrote
+            (d / name).unlink(missing_ok=True)
         rows: dict[str, int] = {}
         rows["roster"] = _write_roster(d, P, rosters[s], cals[F + s], s, cast)
         rows["clients"] = _write_clients(d, c_id, owner[s], P["mid"], c_open, c_inst, status[s], cals[F + s])
@@ -800,8 +812,8 @@ def generate(out_dir: Path | str, months: list[str] | list[Month], *, seed: int 
         summary.roster[str(m)] = {p: int(((P["position"] == p) & on).sum()) for p in
                                   ("regional_manager", "station_manager", "marketer")}
     if readme:
-        (out_dir / "README.md").write_text(_readme(summary, P, cast, managers, clients, trades_per_month, seed),
-                                           encoding="utf-8")
+        (out_dir / "README.md").write_text(
+            _readme(summary, P, cast, managers, clients, trades_per_month, seed, ms), encoding="utf-8")
     return summary
 
 
@@ -991,10 +1003,17 @@ def _trades(seed, s, t, c: _MonthCal, c_open, owner, level, prop, rate_idx, trad
     net = RATES[ridx] * (1 - REVENUE_TAX) - REG_FEE
     own = owner[cl]
     raw_nr = np.bincount(own, raw * net, N)
-    book = np.bincount(owner, level, N)
+    # large accounts trade less per unit of assets: soften the book above 2M per client
+    soft = np.where(level > 2e6, 2e6 + (level - 2e6) * 0.3, level)
+    book = np.bincount(owner, soft, N)
     target = P["nr_rate"] * book * np.exp(rng.normal(0, 0.12, N))
     scale = np.clip(np.where(raw_nr > 0, target / np.where(raw_nr > 0, raw_nr, 1), 1.0), 0.05, 20.0)
-    cents = np.maximum(np.round(raw * scale[own] * 100), 20_000).astype(np.int64)
+    amount = raw * scale[own]
+    # a client's monthly turnover stays within a multiple of its assets (12x for small accounts, ~4x at 8M)
+    per_client = np.bincount(cl, amount, len(level))
+    limit = level * np.clip(12 * (200_000 / np.maximum(level, 1.0)) ** 0.3, 2, 12)
+    cap = np.where(per_client > limit, limit / np.where(per_client > 0, per_client, 1), 1.0)
+    cents = np.maximum(np.round(amount * cap[cl] * 100), 20_000).astype(np.int64)
     tr = _Trades(c.trading[dayi], cl, prod, side, cents, ridx)
 
     # designed trades
@@ -1278,5 +1297,182 @@ def _write_attendance(path: Path, rows: list[tuple], c: _MonthCal) -> int:
 # --------------------------------------------------------------------------------------------------
 # README of a generated data set
 
-def _readme(sm: Summary, P: dict, cast: dict, managers: int, clients: int, trades: int, seed: int) -> str:
-    return ""  # filled in below (kept separate for readability)
+_ROLE_DOC = {
+    "RM": "区域经理: supervises the three station managers (T2 regional_override, regional_allowance) and runs "
+          "its own group of marketers (T1 station_override on them); avg_assets far above 6M (T5); "
+          "TX1 social insurance (si_base 8000.00)",
+    "SM1": "驻点经理 since 2020-06; referred {REFERRED} (referrals.csv of {m0}: P9 bonus due in {m0}); TX1 borderline "
+           "(equity of its clients around 6-7M, more than 60 clients, si_base blank: the grade's standard)",
+    "SM2": "驻点经理 since 2022-09; `meeting_not_held` in {m1}",
+    "SM3": "驻点经理 since {sm3_since} (T4 grace period: first checked at the close of {m1}); referred {TRAINEE_D}",
+    "CHIEF_SI": "chief with a 28M book and 100+ clients: TX1 social insurance (si_base 7500.00); opening "
+                "excess_carry 4320.00, above the 3000 cap (P5 pays 3000 and carries the rest)",
+    "REFERRED": "hired 2023-05-08, grade manager; referred by {SM1} (referral dated 2023-04-20, listed in {m0})",
+    "OVERRIDE": "assistant; opens the 8.5M institution BIG_INST in {m1}; grade_overrides.csv of {m1} makes them "
+                "senior from {m2} (skips manager: G7, approved by the branch manager)",
+    "LEAVER": "manager, leaves on {leave} (approved 是): on the {m1} roster with 离职日期, not on {m2}; no new "
+              "accounts in the leave month; a `dispute` in {m1} (F3 refund due at leave month + 6 waits while it is "
+              "open); clients handed to the station's colleagues in {m2}",
+    "TRAINEE_A": "trainee hired {TRAINEE_A_hire} (on the 15th: probation months {a_m1}..{m0}); designed to pass: "
+                 "mean score over the three months above 1.00 (G5: assistant from {m1})",
+    "PROMOTE": "manager with a rising book (5.4M to 7.2M): A3 >= 6M at the close of {m0} and {m1} (G2: senior from "
+               "{m2}); opening excess_carry 1850.40; special deduction +2000 from {m2} (new baby)",
+    "CAP_FUND": "senior since 2013: opening risk_fund_balance exactly at the 10000.00 cap (F1 withholds nothing)",
+    "INV1": "owns client INV1: opened in {m0} and `under_investigation` there, `normal` in {m1} (X2: {m0}'s fixed "
+            "pay held, released in {m1}; D9: counts in {m1}'s EA/NMV)",
+    "LOSS": "`loss_compensation` 1280.00 in {m1}",
+    "PL_CAP": "opening personal_leave_days_ytd 18.0; three days of personal leave in {m0} (21 > 20: "
+              "personal_leave_over_cap)",
+    "HALF_ABSENT": "half a day `absent` in {m0} (A4: 2 daily rates); owns client THRESH_EXACT",
+    "AGENT": "broker on a 居间协议 (contract agent: TX3); no deductions row (D39)",
+    "TRAINEE_B": "trainee hired {TRAINEE_B_hire} (on the 16th: probation months {b_m1}..{m1}); "
+                 "early_conversion_candidate at the close of {m0} (mean >= 1.20), converts at the close of {m1}",
+    "DEMOTE": "senior with a falling book (6.6M to 5.0M): A3 below 6M at the close of {h2} and {m0} "
+              "(G3: manager from {m1})",
+    "NO_QUAL": "hired 2019-06-03 with no qualification_date: 24+ months of service, P3 factor 0.8; opening "
+               "discretionary_count 1",
+    "MALICIOUS": "owns client MALICIOUS (opened in {m1} with 5200.00 and a 5100.00 stock buy, `under_investigation` "
+                 "in {m1}, `malicious_confirmed` in {m2} with its money gone): `malicious_account` penalty, severity "
+                 "general, in {m2}; {m1}'s held fixed pay is never released",
+    "BIZ_ERR": "`business_error` 300.00 in {m0}",
+    "ABSENT_YTD": "opening absent_days_ytd 3.5; in {m1} one full day and one half day `absent` (A4: 5 + 2 daily "
+                  "rates; 5.0 days in the year: deemed_resignation, A5)",
+    "SICK_NOPROOF": "two sick days in {m0}, one with 病历证明 and one without (that one counts as personal leave, "
+                    "D12); owns client THRESH_ABOVE",
+    "TRAINEE_C": "trainee hired {TRAINEE_C_hire} (on the 15th: probation {m0}..{m2}, partial first month); "
+                 "few accounts, designed to fail at the close of {m2} (termination_right)",
+    "LOW_ACT": "assistant with almost no new accounts: score_raw below 0.60 in {h2} and {m0} (G4: trainee with "
+               "termination_right at the close of {m0}; G6 too); A3 stays near 0.9M, so G2 brings them back to "
+               "assistant at the close of {m2} (D13)",
+    "QUAL_LATE": "qualification_date {qual_late} appears on the roster from {m1} on",
+    "IPO_HEAVY": "its only new accounts of {m2} are IPO_1..IPO_4 (NMV about 1.57M against a 500k target) which "
+                 "put 80% of their buys into fund_open and ipo_subscription: P5 excess is 0 that month",
+    "INV2": "owns client INV2: opened `under_investigation` in {m1}, `normal` in {m2}",
+    "DISCRETIONARY": "`discretionary_trading` in {m2} (first occurrence: fined 1000)",
+    "SICK4": "four sick days with proof in {m1} (more than 3: all four deducted, A3)",
+    "INJURY": "three `work_injury` days in {m2} (no deduction, no points); owns client COMBINED",
+    "TRAINEE_D": "trainee hired {TRAINEE_D_hire} (inside {m1}, on the 16th: probation month 1 is {m2}); "
+                 "referred by {SM3} (referrals.csv of {m1})",
+}
+
+_CLIENT_DOC = {
+    "THRESH_EXACT": "opened in {m0}: one stock buy of exactly 5000.00 and end_assets 5000.00: not effective (> 5000 "
+                    "is strict)",
+    "THRESH_ABOVE": "opened in {m0}: no trades, end_assets 5000.01: effective",
+    "COMBINED": "opened in {m0}: stock buy 3000.00 + fund_open buy 2500.00 (5500 > 5000), end_assets 1200.00: "
+                "effective by turnover (D8)",
+    "INV1": "opened in {m0} `under_investigation`, `normal` from {m1}",
+    "INV2": "opened in {m1} `under_investigation`, `normal` from {m2}",
+    "MALICIOUS": "opened in {m1}, `under_investigation`, `malicious_confirmed` from {m2}",
+    "BIG_INST": "institution (机构, weight 3) opened in {m1} with 8,500,000.00",
+    "IPO_1": "IPO_1..IPO_4: opened in {m2}, buys 55% fund_open, 25% ipo_subscription, 15% stock",
+}
+
+_FORMATS = """| file | format |
+|---|---|
+| `roster.csv` | UTF-8 with BOM; Chinese headers (工号, 姓名, 岗位, 任职日期, 上级工号, 项目部, 网点, 入职日期, 离职日期, 离职已批准, 从业资格取得日期, 合同类型, 职级, 档次, 社保基数, 银行账号, 身份证号); 岗位 营销经理/驻点经理/区域经理, 合同类型 劳动合同/居间协议, 离职已批准 是/否; 职级 filled in the first month (English codes), afterwards only for new hires (the ledger keeps grades); 19-digit bank accounts (Luhn), 18-character ID numbers (region, birth date, sequence, ISO 7064 check) |
+| `clients.csv` | **GBK**; 客户号, 归属工号, 开户日期 (`YYYY/MM/DD`), 客户类型 (个人/机构), 状态 (canonical codes); the full client list as of the month-end |
+| `assets.csv` | UTF-8; 客户号, 月日均资产, 月末资产, 股票及股票型基金市值; dormant zero-asset accounts have no row (D5) |
+| `trades.csv` | UTF-8; 成交日期, 客户号, 品种 (股票/开放式基金/新股申购/债券/封闭式基金/`other`), 买卖方向 (买入/卖出), 成交金额 **with thousands separators** (`"12,345.60"`), 手续费率 (0.0003 .. 0.0025, six values); trading days only |
+| `fund_sales.csv` | UTF-8; 客户号, `sale_date` (DATA.md gives no Chinese alias), 基金代码 (6 digits, leading zeros), 金额, 佣金收入 |
+| `attendance.xlsx` | sheet 考勤明细: 工号, 日期 (real Excel date cells), 类别 (迟到/早退/事假/病假/旷工/工伤/节假日促销), 天数 (1 or 0.5), 病历证明 (是 or blank) |
+| `management.csv`, `penalties.csv`, `referrals.csv`, `deductions.csv`, `grade_overrides.csv` | UTF-8, canonical English headers and codes |
+| `history.csv`, `opening.csv` | first month only; English headers |
+"""
+
+
+def _readme(sm: Summary, P: dict, cast: dict, managers: int, clients: int, trades: int, seed: int,
+            months: list[Month]) -> str:
+    ms = [str(m) for m in months]
+    first = months[0]
+    v = {"m0": ms[0], "m1": ms[1] if len(ms) > 1 else "(month 2)", "m2": ms[2] if len(ms) > 2 else "(month 3)",
+         "h2": str(first.add(-1)), "a_m1": str(first.add(-2)), "b_m1": str(first.add(-1)),
+         "sm3_since": str(first.add(-2).first_day),
+         "qual_late": str(months[1].first_day + timedelta(days=19)) if len(months) > 1 else "-"}
+    for k in (1, 2):
+        hol = _month_cal(months[k], WorkCalendar()).holidays if len(months) > k else np.array([], "datetime64[D]")
+        v[f"promo{k}"] = f"; promotion duty (节假日促销) on the public holidays {hol[0]}..{hol[-1]}" if len(hol) else ""
+    for role, i in cast.items():
+        v[role] = f"{P['mid'][i]} {P['name'][i]}"
+        v[f"{role}_hire"] = str(P["hire"][i])
+    if "LEAVER" in cast:
+        v["leave"] = str(P["leave"][cast["LEAVER"]])
+    out = [f"# Sample data: one branch, {ms[0]} .. {ms[-1]}", "",
+           "Generated by `cmsettle/synth.py`; do not edit by hand. Regenerate (byte-identical) with", "",
+           "```", "make sample", f".venv/bin/python scripts/gen_sample.py --out sample_data --seed {seed} "
+           f"--managers {managers} --clients {clients} --trades {trades} --months {','.join(ms)}", "```", "",
+           "Each month folder is a self-contained snapshot in the input contract of `shared/spec/DATA.md`. "
+           "Names, ID and bank numbers are fake (well-formed, not real).", "",
+           "## The people", "",
+           "On the roster: " + "; ".join(
+               f"{m}: " + ", ".join(f"{n} {POSITION_ZH[p]}" for p, n in sm.roster[m].items()) for m in ms) + ".",
+           "",
+           f"One project department ({P['project'][0]}), one regional manager, three station managers with their "
+           "marketers, and a few marketers reporting to the regional manager directly. Grade = grade in effect "
+           f"in {ms[0]} (history/roster); `role` names the designed edge case; people without a role are "
+           "ordinary random staff.", "",
+           "| 工号 | 姓名 | 岗位 | 网点 | 上级 | grade | 入职 | role | what it exercises |", "|---|---|---|---|---|---|---|---|---|"]
+    rev = {i: r for r, i in cast.items()}
+    idx = [i for i in range(len(P["mid"])) if P["region"][i] == 0]
+    idx.sort(key=lambda i: (P["unit"][i], P["position"][i] == "marketer", P["mid"][i]))
+    for i in idx:
+        role = rev.get(i, "")
+        doc = _ROLE_DOC.get(role, "").format(**v) if role else ""
+        sup = P["mid"][P["sup"][i]] if P["sup"][i] >= 0 else ""
+        out.append(f"| {P['mid'][i]} | {P['name'][i]} | {POSITION_ZH[P['position'][i]]} | {P['station'][i]} | {sup} "
+                   f"| {GRADES[P['grade'][i]]} | {P['hire'][i]} | {role} | {doc} |")
+    out += ["", "## Designed clients", "", "| key | 客户号 | what |", "|---|---|---|"]
+    for key, cid in sm.special_clients.items():
+        doc = _CLIENT_DOC.get(key, "").format(**v)
+        out.append(f"| {key} | {cid} | {doc} |")
+    out += ["", "## Month by month", ""]
+    notes = {
+        0: [f"`history.csv` ({first.add(-3)}, {first.add(-2)}, {first.add(-1)} for everyone employed then: grade, "
+            "avg_assets, "
+            "ea, nmv, score_raw) and `opening.csv` (risk fund balances below the caps and {CAP_FUND} at the cap, "
+            "excess carries, year-to-date taxable base and tax for the months of the year before it, consistent "
+            "with the cumulative withholding table, ytd leave/absence days, discretionary counts)".format(**v),
+            "threshold clients THRESH_EXACT / THRESH_ABOVE / COMBINED; INV1 under investigation",
+            "grade events designed at the close: {DEMOTE} G3 senior -> manager; {LOW_ACT} G4 assistant -> trainee; "
+            "{TRAINEE_A} converts (G5); {TRAINEE_B} early_conversion_candidate".format(**v),
+            "penalties: business_error 300.00; referrals: {SM1} -> {REFERRED}".format(**v),
+            "attendance: personal leave (PL_CAP), sick leave with and without proof, a half-day absence, "
+            "late / early leave"],
+        1: [f"hire {v.get('TRAINEE_D', '')} on {v.get('TRAINEE_D_hire', '')}; leaver {v.get('LEAVER', '')} "
+            f"leaves {v.get('leave', '')}",
+            "INV1 cleared; INV2 and MALICIOUS under investigation; BIG_INST opens",
+            "penalties: loss_compensation 1280.00, dispute (leaver); grade_overrides: {OVERRIDE} -> senior; "
+            "grade event at the close: {PROMOTE} G2 manager -> senior".format(**v),
+            "attendance: four sick days with proof (SICK4), absences (ABSENT_YTD)" + v["promo1"]],
+        2: ["the leaver is gone (clients reassigned); INV2 cleared; MALICIOUS confirmed",
+            "penalties: malicious_account (general) for MALICIOUS, discretionary_trading; IPO_1..4 (P5 test)",
+            "attendance: three work-injury days" + v["promo2"],
+            "grade events at the close: {TRAINEE_C} fails probation (G5, termination_right); {LOW_ACT} back to "
+            "assistant (G2)".format(**v)],
+    }
+    for s, m in enumerate(ms):
+        out.append(f"**{m}**")
+        out.append("")
+        for line in notes.get(s, []):
+            out.append(f"- {line}")
+        rows = sm.rows.get(m, {})
+        out.append("- rows: " + ", ".join(f"{k} {n:,}" for k, n in rows.items()))
+        out.append("")
+    out += ["Every month also has random late arrivals and early leaves, a little personal and sick leave, "
+            "management events (all six kinds occur over the months), special additional deductions "
+            "(children's education, elderly support, housing loan or rent: 1000..6000 a month for about 20 "
+            "employees, none for the agent), fund sales for about 3% of clients, and about "
+            "one client in a thousand moving between two marketers of a unit.", "",
+            "The grade events above are by construction and were checked with an independent recomputation of "
+            "M1-M6 and G2-G5 from these files; the settlement itself is the authority.", "",
+            "## File formats (as the branch's systems export them)", "", _FORMATS,
+            "## Realism", "",
+            "- Books are skewed: a few chiefs and the regional manager own most assets; each manager's book moves "
+            "with a market walk inside the band of its grade (G1), so most keep their grade.",
+            "- New accounts every month (a few per manager; about 15% never funded, a few institutions); "
+            "old accounts opened over many years, some dormant.",
+            "- Trades on PRC trading days, stock most, buy and sell, commission rates by client size; "
+            "turnover per manager tuned so net revenue lands near the grade's target; fund sales with a "
+            "commission income of 0.15%..0.6% of the amount.",
+            ""]
+    return "\n".join(out)

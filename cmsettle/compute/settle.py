@@ -173,10 +173,12 @@ def settle(
     month_days = cal.count(month.first_day, month.last_day)
 
     # ---- grade in effect (D2) and tier (D19) -------------------------------------------------------
-    latest_history: dict[str, tuple[Month, str]] = {}
-    for (mid, m), rec in prior.records.items():
-        if rec.source == "history" and rec.grade and (mid not in latest_history or m > latest_history[mid][0]):
-            latest_history[mid] = (m, rec.grade)
+    # D2: "the grade of the latest history month" (history is read in the first ledger month only)
+    latest_history: dict[str, tuple[Month, str | None]] = {}
+    if first_ledger_month:
+        for h in inputs.history:
+            if h.month < month and (h.manager_id not in latest_history or h.month > latest_history[h.manager_id][0]):
+                latest_history[h.manager_id] = (h.month, h.grade)
     grade: dict[str, str] = {}
     for r in roster:
         person = prior.persons.get(r.manager_id)
@@ -187,7 +189,7 @@ def settle(
                                 f"ledger grade used")
         elif r.grade:
             g = r.grade
-        elif r.manager_id in latest_history:
+        elif r.manager_id in latest_history and latest_history[r.manager_id][1]:
             g = latest_history[r.manager_id][1]
         else:
             g = GRADES[0]
@@ -241,8 +243,11 @@ def settle(
             score_raw=score_raw[mid], position=r.position, supervisor_id=r.supervisor_id,
         )
 
+    hired = {r.manager_id: Month.of(r.hire_date) for r in roster}
+
     def history_of(mid: str) -> dict[Month, MonthRecord]:
-        return {m: rec for (i, m), rec in records.items() if i == mid}
+        """The manager's records of months in which they were employed (M2: not before the hire month)."""
+        return {m: rec for (i, m), rec in records.items() if i == mid and m >= hired[mid]}
 
     reports: dict[str, list[RosterRow]] = {}
     for r in roster:  # D24: direct reports are the managers settled in M with this supervisor
@@ -266,7 +271,8 @@ def settle(
     for r in roster:
         mid = r.manager_id
         if r.position == "marketer":  # T3 (D18: history grades count, all three months needed)
-            recs = [records.get((mid, month.add(-i))) for i in (2, 1, 0)]
+            own = history_of(mid)
+            recs = [own.get(month.add(-i)) for i in (2, 1, 0)]
             if (all(x is not None and at_least(x.grade, "manager") for x in recs)
                     and facts.of(mid).avg_assets >= t.station_candidate_assets):
                 flags[mid].add("station_manager_candidate")

@@ -84,7 +84,15 @@ def open_ledger(settings: Settings, *, read_only: bool) -> Ledger | None:
     if read_only:
         from sqlalchemy import create_engine
 
-        return Ledger(create_engine(settings.db_url, future=True))
+        ledger = Ledger(create_engine(settings.db_url, future=True))
+        revision = ledger.schema_revision()
+        if revision is None:  # an empty database (e.g. a new PostgreSQL one): an empty ledger
+            ledger.dispose()
+            return None
+        if revision != ledger.head_revision():  # an older schema: migrate before reading (schema only)
+            ledger.dispose()
+            return Ledger.open(settings.db_url)
+        return ledger
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
     return Ledger.open(settings.db_url)
@@ -152,7 +160,9 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
     rule_set = resolve(settings.rules_dir, month)
     cal = WorkCalendar(dict(rule_set.rules.calendar))
     with nullcontext() if dry_run else run_lock(settings):
-        ledger = open_ledger(settings, read_only=dry_run)
+        # Plan, read and compute against the ledger read-only: a run that fails on its inputs leaves
+        # no trace, not even a new ledger file. The ledger is opened for writing only to save.
+        ledger = open_ledger(settings, read_only=True)
         try:
             plan = plan_run(ledger, month, simulate=simulate)
             prior = ledger.load_state(plan.prior) if ledger is not None else None
@@ -172,6 +182,9 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
             target = settings.out_dir / str(month)
             manifest_hash = out.sha256(files["manifest.json"])
             staging = _stage(files, settings.out_dir, month)
+            if ledger is not None:
+                ledger.dispose()
+            ledger = open_ledger(settings, read_only=False)
             try:
                 ledger.save_run(
                     month=month, state=result.state, lines=list(result.lines),

@@ -106,9 +106,12 @@ class Ledger:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         return cfg
 
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
     def migrate(self) -> None:
         cfg = self._alembic_config()
-        head = ScriptDirectory.from_config(cfg).get_current_head()
+        head = self.head_revision()
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         if current == head:

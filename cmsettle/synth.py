@@ -633,7 +633,11 @@ def generate(out_dir: Path | str, months: list[str] | list[Month], *, seed: int 
 
     # the older book: clients of everyone employed before the horizon, skewed by book size
     n_recent = int((new_t <= F).sum()) + int((sp_t <= F).sum())
-    n_old = max(0, clients - n_recent)
+    n_old = clients - n_recent
+    need = n_recent + 10 * int(np.count_nonzero(~np.isnan(P["B"])))
+    if clients < need:
+        raise ValueError(f"clients={clients} is too few for {managers} managers: the new accounts of the last "
+                         f"{HIST + 1} months alone are {n_recent}; use at least {need}")
     start = cals[0].first
     w_old = np.where(np.isnan(P["B"]) | (P["hire"] >= start), 0.0, np.nan_to_num(P["B"]) ** 0.6)
     old_owner = rc.choice(N, n_old, p=w_old / w_old.sum())

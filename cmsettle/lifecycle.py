@@ -282,12 +282,12 @@ def _sign(ledger: Ledger, month: Month, role: str, signer: str, private: Ed25519
             if closing:
                 ledger.set_status(run.id, "closed", closed_at=now, conn=conn)
                 bank_sha, undo = _finalise(folder, run, [*sigs, sig], now)  # the last step before commit
-    except IntegrityError:
-        raise RefusedError(f"{month}: another {role} signature was stored at the same moment; "
-                           "see `settle status`") from None
-    except BaseException:
-        if undo is not None:
+    except BaseException as exc:
+        if undo is not None:  # the transaction did not commit: the bank file goes back to its draft
             undo()
+        if isinstance(exc, IntegrityError):
+            raise RefusedError(f"{month}: another {role} signature was stored at the same moment; "
+                               "see `settle status`") from None
         raise
     return SignOutcome(
         month=month, revision=run.revision, role=role, signer=signer, fingerprint=key.fingerprint, signed_at=now,
@@ -305,14 +305,23 @@ def _current(runs: list[RunInfo], month: Month) -> RunInfo:
 
 
 def output_folder(run: RunInfo, settings: Settings) -> Path | None:
-    """Where the run's outputs are: ``<out>/<month>`` or the folder recorded in the ledger."""
+    """Where the run's outputs are: ``<out>/<month>`` or the folder recorded in the ledger, the one whose
+    manifest names this run first; else the first with a manifest (verify_outputs says what is wrong)."""
     candidates = [settings.out_dir / str(run.month)]
     if run.output_dir:
         candidates.append(Path(run.output_dir))
-    for c in candidates:
-        if (c / MANIFEST_FILE).is_file():
+    found = [c for c in candidates if (c / MANIFEST_FILE).is_file()]
+    for c in found:
+        if manifest_run_id(c) == run.run_id:
             return c
-    return None
+    return found[0] if found else None
+
+
+def manifest_run_id(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / MANIFEST_FILE).read_bytes()).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def verify_outputs(run: RunInfo, settings: Settings) -> tuple[Path, dict]:
@@ -443,6 +452,8 @@ def reopen_month(month: Month, reason: str, settings: Settings) -> ReopenOutcome
                     discarded.append(f"{r.month} revision {r.revision} (draft"
                                      f"{f', {n} signature(s)' if n else ''})")
                 folder = output_folder(run, settings)
+                if folder is not None and manifest_run_id(folder) != run.run_id:
+                    folder = None  # not this run's outputs: leave them where they are
                 kept = None
                 if folder is not None:
                     kept = folder.with_name(f"{folder.name}.r{run.revision}")
@@ -464,11 +475,7 @@ def reopen_month(month: Month, reason: str, settings: Settings) -> ReopenOutcome
 
 
 def _remove_draft_outputs(folder: Path, run_id: str) -> None:
-    try:
-        manifest = json.loads((folder / MANIFEST_FILE).read_bytes())
-    except (OSError, ValueError):
-        return
-    if manifest.get("run_id") == run_id and manifest.get("status") == "draft":
+    if manifest_run_id(folder) == run_id and not (folder / CLOSING_FILE).exists():
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -48,6 +48,15 @@ OPENING = [
 ]
 
 
+
+def _history(month: Month) -> list[list[str]]:
+    """Two earlier months of metrics for 1001 (far larger books than now), so A3 shows they were read."""
+    rows = [["month", "manager_id", "grade", "avg_assets", "ea", "nmv", "score_raw"]]
+    for back in (2, 1):
+        rows.append([str(month.add(-back)), "1001", "manager", "3000000", "6", "400000", "1.0"])
+    return rows
+
+
 def _trades(month: Month) -> list[list[str]]:
     day = lambda d: f"{month}-{d:02d}"  # noqa: E731
     return [
@@ -65,10 +74,11 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def write_month(data: Path, month: str | Month, *, opening: bool = False,
+def write_month(data: Path, month: str | Month, *, opening: bool = False, history: bool = False,
                 extra_trades: list[list[str]] | None = None) -> Path:
-    """Write ``<data>/<month>/`` and return the folder. ``extra_trades``: rows [day, client, product, side,
-    turnover, rate] appended to the trades (day as a number within the month)."""
+    """Write ``<data>/<month>/`` and return the folder. ``opening``/``history``: add those first-ledger-month
+    tables; ``extra_trades``: rows [day, client, product, side, turnover, rate] appended to the trades (day
+    as a number within the month)."""
     m = Month.parse(str(month))
     folder = Path(data) / str(m)
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,6 +86,8 @@ def write_month(data: Path, month: str | Month, *, opening: bool = False,
     tables = {"roster": ROSTER, "clients": CLIENTS, "assets": ASSETS, "trades": trades}
     if opening:
         tables["opening"] = OPENING
+    if history:
+        tables["history"] = _history(m)
     for name, rows in tables.items():
         (folder / f"{name}.csv").write_bytes(csv_bytes(rows))
     return folder

@@ -8,6 +8,7 @@ PostgreSQL cases are skipped with the reason shown in the summary.
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import os
 import stat
@@ -35,6 +36,7 @@ from cmsettle.workdays import WorkCalendar
 from fixtures_months import write_month
 
 SIGNERS = (("chief_accountant", "alice"), ("deputy_manager", "bob"), ("branch_manager", "carol"))
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 PG_URL = os.environ.get("CMSETTLE_TEST_PG_URL")
 
 
@@ -247,10 +249,50 @@ def test_the_first_ledger_month_needs_no_previous_month(office: Office) -> None:
     assert res.exit_code == 4 and "later months are already in the ledger (2024-05)" in res.text
 
 
-def test_opening_and_history_are_read_in_the_first_ledger_month_only(april_closed: Office) -> None:
-    write_month(april_closed.data, "2024-05", opening=True)
-    res = april_closed.ok("month", "2024-05", "--json")
-    assert "2024-05/opening.csv: ignored (read only in the first ledger month)" in json.loads(res.stdout)["warnings"]
+def managers(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {r["manager_id"]: r for r in csv.DictReader(fh)}
+
+
+def test_opening_and_history_are_read_in_the_first_ledger_month_only(office: Office) -> None:
+    write_month(office.data, "2024-04", opening=True, history=True)
+    office.keys_for_everyone()
+    res = json.loads(office.ok("month", "2024-04", "--json").stdout)
+    assert not any("ignored" in w for w in res["warnings"])
+    m1001 = managers(office.out / "2024-04" / "managers.csv")["1001"]
+    assert Decimal(m1001["a3"]) > Decimal(m1001["avg_assets"])  # A3 reaches back into history.csv
+    office.sign_off("2024-04")
+
+    write_month(office.data, "2024-05", opening=True, history=True)
+    res = json.loads(office.ok("month", "2024-05", "--json").stdout)
+    for table in ("opening", "history"):
+        assert f"2024-05/{table}.csv: ignored (read only in the first ledger month)" in res["warnings"]
+    assert [f["table"] for f in json.loads((office.out / "2024-05" / "manifest.json").read_bytes())["inputs"]] \
+        == ["roster", "clients", "assets", "trades"]  # the ledger is the truth from the second month on
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SAMPLE / "2024-03").is_dir(), reason="sample_data/ not generated (make sample)")
+def test_the_sample_months_settle_in_order_and_every_refusal_holds(tmp_path: Path, db_url: str) -> None:
+    o = Office(tmp_path, db_url)
+    o.env["CMSETTLE_DATA"] = str(SAMPLE)
+    months = sorted(p.name for p in SAMPLE.iterdir() if p.is_dir() and p.name[:2] == "20")
+    o.keys_for_everyone()
+    first, second = months[0], months[1]
+    o.ok("month", first, "--quiet")
+    assert o.settle("month", second).exit_code == 5  # the previous month is not closed
+    assert o.settle("sign", first, "--role", "deputy_manager", "--signer", "bob").exit_code == 4  # order
+    o.sign_off(first, SIGNERS[:1])
+    assert o.settle("sign", first, "--role", "deputy_manager", "--signer", "alice").exit_code == 4  # same person
+    o.sign_off(first, SIGNERS[1:])
+    assert o.settle("month", first).exit_code == 4  # closed: never recomputed in place
+    for month in months[1:]:
+        o.ok("month", month, "--quiet")
+        o.sign_off(month)
+    rows = o.status()
+    assert [(r["month"], r["state"], len(r["signatures"])) for r in rows] == [(m, "closed", 3) for m in months]
+    for m in months:
+        assert not (o.out / m / "bank_transfer.csv").read_text(encoding="utf-8").startswith("# DRAFT")
 
 
 # ---- drafts -----------------------------------------------------------------------------------------

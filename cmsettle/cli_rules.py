@@ -84,8 +84,8 @@ def _identity(rs: LoadedRuleSet) -> dict[str, object]:
 @rules_app.command("validate")
 def validate_cmd(
     path: Annotated[Path, typer.Argument(
-        exists=True, help="A rule-set file or a folder of them; default: the packaged rules/.",
-        show_default=False,
+        exists=True, help="A rule-set file or a folder of them; default: CMSETTLE_RULES, else the packaged rules/.",
+        show_default=False, envvar="CMSETTLE_RULES",
     )] = DEFAULT_RULES_DIR,
     json_: JsonFlag = False,
 ) -> None:

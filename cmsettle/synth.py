@@ -1058,17 +1058,25 @@ def _trades(seed, s, t, c: _MonthCal, c_open, owner, level, prop, rate_idx, trad
     return _Trades(tr.day[o], tr.client[o], tr.product[o], tr.side[o], tr.cents[o], tr.rate[o])
 
 
+_CHUNK = 1_000_000
+
+
 def _write_trades(d: Path, c_id, tr: _Trades, thousands: bool) -> int:
-    amount = _thousands(tr.cents) if thousands else tr.cents / 100.0
-    df = pd.DataFrame({
-        "成交日期": _cat_dates(tr.day), "客户号": c_id[tr.client],
-        "品种": pd.Categorical.from_codes(tr.product, categories=PRODUCT_ZH),
-        "买卖方向": pd.Categorical.from_codes(tr.side, categories=SIDE_ZH),
-        "成交金额": amount,
-        "手续费率": pd.Categorical.from_codes(tr.rate, categories=RATE_TEXT),
-    })
-    _write_csv(df, d / "trades.csv")
-    return len(df)
+    """Written in chunks of a million rows, so ten million trades need little memory."""
+    n = len(tr.cents)
+    with open(d / "trades.csv", "w", encoding="utf-8", newline="") as fh:
+        for k, lo in enumerate(range(0, max(n, 1), _CHUNK)):
+            sl = slice(lo, min(n, lo + _CHUNK))
+            amount = _thousands(tr.cents[sl]) if thousands else tr.cents[sl] / 100.0
+            df = pd.DataFrame({
+                "成交日期": _cat_dates(tr.day[sl]), "客户号": c_id[tr.client[sl]],
+                "品种": pd.Categorical.from_codes(tr.product[sl], categories=PRODUCT_ZH),
+                "买卖方向": pd.Categorical.from_codes(tr.side[sl], categories=SIDE_ZH),
+                "成交金额": amount,
+                "手续费率": pd.Categorical.from_codes(tr.rate[sl], categories=RATE_TEXT),
+            })
+            df.to_csv(fh, index=False, header=(k == 0), lineterminator="\n", float_format="%.2f")
+    return n
 
 
 def _write_fund_sales(d: Path, seed, s, c: _MonthCal, c_id, c_open, dormant, level, exists) -> int:

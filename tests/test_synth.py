@@ -44,32 +44,80 @@ def _files(root: Path) -> dict[str, bytes]:
 
 # ---------------------------------------------------------------------------------------------- reading
 
+
 def _read(folder: Path) -> dict[str, pd.DataFrame]:
     """Read one month folder as the branch's files are written (headers mapped to the canonical names)."""
     t: dict[str, pd.DataFrame] = {}
-    t["roster"] = pd.read_csv(folder / "roster.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False).rename(
-        columns={"工号": "manager_id", "岗位": "position", "上级工号": "supervisor_id", "入职日期": "hire_date",
-                 "离职日期": "leave_date", "离职已批准": "leave_approved", "合同类型": "contract",
-                 "从业资格取得日期": "qualification_date", "银行账号": "bank_account", "身份证号": "id_number",
-                 "职级": "grade", "档次": "tier", "社保基数": "si_base"})
+    t["roster"] = pd.read_csv(
+        folder / "roster.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False
+    ).rename(
+        columns={
+            "工号": "manager_id",
+            "岗位": "position",
+            "上级工号": "supervisor_id",
+            "入职日期": "hire_date",
+            "离职日期": "leave_date",
+            "离职已批准": "leave_approved",
+            "合同类型": "contract",
+            "从业资格取得日期": "qualification_date",
+            "银行账号": "bank_account",
+            "身份证号": "id_number",
+            "职级": "grade",
+            "档次": "tier",
+            "社保基数": "si_base",
+        }
+    )
     t["clients"] = pd.read_csv(folder / "clients.csv", dtype=str, encoding="gbk").rename(
-        columns={"客户号": "client_id", "归属工号": "manager_id", "开户日期": "open_date", "客户类型": "kind",
-                 "状态": "status"})
+        columns={
+            "客户号": "client_id",
+            "归属工号": "manager_id",
+            "开户日期": "open_date",
+            "客户类型": "kind",
+            "状态": "status",
+        }
+    )
     t["assets"] = pd.read_csv(folder / "assets.csv", dtype={"客户号": str}).rename(
-        columns={"客户号": "client_id", "月日均资产": "avg_assets", "月末资产": "end_assets",
-                 "股票及股票型基金市值": "equity_assets"})
+        columns={
+            "客户号": "client_id",
+            "月日均资产": "avg_assets",
+            "月末资产": "end_assets",
+            "股票及股票型基金市值": "equity_assets",
+        }
+    )
     tr = pd.read_csv(folder / "trades.csv", dtype=str).rename(
-        columns={"成交日期": "trade_date", "客户号": "client_id", "品种": "product", "买卖方向": "side",
-                 "成交金额": "turnover", "手续费率": "commission_rate"})
+        columns={
+            "成交日期": "trade_date",
+            "客户号": "client_id",
+            "品种": "product",
+            "买卖方向": "side",
+            "成交金额": "turnover",
+            "手续费率": "commission_rate",
+        }
+    )
     tr["turnover"] = pd.to_numeric(tr["turnover"].str.replace(",", "", regex=False))
     tr["commission_rate"] = pd.to_numeric(tr["commission_rate"])
     t["trades"] = tr
     t["fund_sales"] = pd.read_csv(folder / "fund_sales.csv", dtype={"客户号": str, "基金代码": str}).rename(
-        columns={"客户号": "client_id", "基金代码": "product_code", "金额": "amount", "佣金收入": "commission_income"})
+        columns={
+            "客户号": "client_id",
+            "基金代码": "product_code",
+            "金额": "amount",
+            "佣金收入": "commission_income",
+        }
+    )
     att = pd.read_excel(folder / "attendance.xlsx", dtype={"工号": str}, engine="openpyxl")
-    t["attendance"] = att.rename(columns={"工号": "manager_id", "日期": "date", "类别": "code", "天数": "days",
-                                          "病历证明": "proof"})
-    for name in ("management", "penalties", "referrals", "deductions", "grade_overrides", "history", "opening"):
+    t["attendance"] = att.rename(
+        columns={"工号": "manager_id", "日期": "date", "类别": "code", "天数": "days", "病历证明": "proof"}
+    )
+    for name in (
+        "management",
+        "penalties",
+        "referrals",
+        "deductions",
+        "grade_overrides",
+        "history",
+        "opening",
+    ):
         p = folder / f"{name}.csv"
         if p.exists():
             t[name] = pd.read_csv(p, dtype=str, keep_default_na=False)
@@ -84,6 +132,7 @@ def _in_month(dates: pd.Series, month: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ determinism
+
 
 def test_same_arguments_give_identical_bytes(small, tmp_path):
     out, _ = small
@@ -125,13 +174,23 @@ def test_committed_sample_is_what_the_generator_makes(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- shapes
 
+
 def test_file_set_and_shapes(small):
     out, summary = small
     for i, m in enumerate(MONTHS):
         names = {p.name for p in (out / m).iterdir()}
         assert names <= set(GENERATED_FILES)
-        required = {"roster.csv", "clients.csv", "assets.csv", "trades.csv", "fund_sales.csv", "attendance.xlsx",
-                    "management.csv", "penalties.csv", "deductions.csv"}
+        required = {
+            "roster.csv",
+            "clients.csv",
+            "assets.csv",
+            "trades.csv",
+            "fund_sales.csv",
+            "attendance.xlsx",
+            "management.csv",
+            "penalties.csv",
+            "deductions.csv",
+        }
         assert required <= names
         assert ({"history.csv", "opening.csv"} <= names) == (i == 0)
         assert summary.rows[m]["trades"] >= SMALL["trades_per_month"]
@@ -148,7 +207,9 @@ def test_encodings_headers_and_formats(small):
         raw.decode("utf-8")
     assert raw.decode("gbk").splitlines()[0] == "客户号,归属工号,开户日期,客户类型,状态"
     assert "/" in raw.decode("gbk").splitlines()[1].split(",")[2]  # YYYY/MM/DD
-    assert (d / "assets.csv").read_text(encoding="utf-8").splitlines()[0] == "客户号,月日均资产,月末资产,股票及股票型基金市值"
+    assert (d / "assets.csv").read_text(encoding="utf-8").splitlines()[
+        0
+    ] == "客户号,月日均资产,月末资产,股票及股票型基金市值"
     trades = (d / "trades.csv").read_text(encoding="utf-8").splitlines()
     assert trades[0] == "成交日期,客户号,品种,买卖方向,成交金额,手续费率"
     assert any('"' in line and "," in line.split('"')[1] for line in trades[1:200])  # "12,345.60"
@@ -182,17 +243,26 @@ def test_values_look_like_the_branch(small):
     assert ro["id_number"].str.fullmatch(r"\d{17}[\dX]").all()
     for acct in ro["bank_account"]:  # Luhn
         digits = [int(c) for c in acct][::-1]
-        assert sum(d if i % 2 == 0 else (2 * d - 9 if d > 4 else 2 * d) for i, d in enumerate(digits)) % 10 == 0
+        assert (
+            sum(d if i % 2 == 0 else (2 * d - 9 if d > 4 else 2 * d) for i, d in enumerate(digits)) % 10 == 0
+        )
     w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     for idn in ro["id_number"]:  # ISO 7064 MOD 11-2 and a real birth date
         assert "10X98765432"[sum(int(c) * k for c, k in zip(idn[:17], w)) % 11] == idn[17]
         date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14]))
     # skewed books: the top fifth of managers own most of the assets
-    own = t["clients"].merge(t["assets"], on="client_id").groupby("manager_id")["avg_assets"].sum().sort_values()
+    own = (
+        t["clients"]
+        .merge(t["assets"], on="client_id")
+        .groupby("manager_id")["avg_assets"]
+        .sum()
+        .sort_values()
+    )
     assert own.tail(len(own) // 5).sum() > 0.45 * own.sum()
 
 
 # ------------------------------------------------------------------------------------------- validity
+
 
 def _check_validity(out: Path) -> None:
     referred: set[str] = set()
@@ -204,7 +274,11 @@ def _check_validity(out: Path) -> None:
         assert set(cl["manager_id"]) <= staff
         assert set(ro.loc[ro["supervisor_id"] != "", "supervisor_id"]) <= staff
         clients = set(cl["client_id"])
-        assert set(a["client_id"]) <= clients and set(tr["client_id"]) <= clients and set(fs["client_id"]) <= clients
+        assert (
+            set(a["client_id"]) <= clients
+            and set(tr["client_id"]) <= clients
+            and set(fs["client_id"]) <= clients
+        )
         y, mm = map(int, m.split("-"))
         last = date(y, mm, calendar.monthrange(y, mm)[1])
         assert (pd.to_datetime(ro["hire_date"]).dt.date <= last).all()
@@ -270,13 +344,19 @@ def test_the_project_validator_accepts_the_sample():
     known: set[str] = set()
     for i, m in enumerate(MONTHS):
         month = Month.parse(m)
-        inputs = load_month(SAMPLE, month, resolve(ROOT / "rules", month).rules, first_ledger_month=(i == 0),
-                            known_manager_ids=frozenset(known))
+        inputs = load_month(
+            SAMPLE,
+            month,
+            resolve(ROOT / "rules", month).rules,
+            first_ledger_month=(i == 0),
+            known_manager_ids=frozenset(known),
+        )
         assert inputs.roster and len(inputs.trades) > 0
         known |= {r.manager_id for r in inputs.roster}
 
 
 # -------------------------------------------------------------------------------------- designed cases
+
 
 def test_designed_cast_and_clients(small):
     out, s = small
@@ -290,18 +370,30 @@ def test_designed_cast_and_clients(small):
     # the leaver: on the second month's roster with an approved leave date, gone in the third
     lv = row(1, "roster", "manager_id", c["LEAVER"]).iloc[0]
     assert lv["leave_date"] == "2024-04-19" and lv["leave_approved"] == "是"
-    assert c["LEAVER"] not in set(t[2]["roster"]["manager_id"]) and c["LEAVER"] not in set(t[2]["clients"]["manager_id"])
+    assert c["LEAVER"] not in set(t[2]["roster"]["manager_id"]) and c["LEAVER"] not in set(
+        t[2]["clients"]["manager_id"]
+    )
     # trainees hired on the 15th / 16th, one inside the second month
-    hires = {r: row(2 if r == "TRAINEE_D" else 0, "roster", "manager_id", c[r]).iloc[0]["hire_date"]
-             for r in ("TRAINEE_A", "TRAINEE_B", "TRAINEE_C", "TRAINEE_D")}
-    assert hires == {"TRAINEE_A": "2024-01-15", "TRAINEE_B": "2024-01-16", "TRAINEE_C": "2024-03-15",
-                     "TRAINEE_D": "2024-04-16"}
+    hires = {
+        r: row(2 if r == "TRAINEE_D" else 0, "roster", "manager_id", c[r]).iloc[0]["hire_date"]
+        for r in ("TRAINEE_A", "TRAINEE_B", "TRAINEE_C", "TRAINEE_D")
+    }
+    assert hires == {
+        "TRAINEE_A": "2024-01-15",
+        "TRAINEE_B": "2024-01-16",
+        "TRAINEE_C": "2024-03-15",
+        "TRAINEE_D": "2024-04-16",
+    }
     assert c["TRAINEE_D"] not in set(t[0]["roster"]["manager_id"])
     # statuses over the months
     status = [t[k]["clients"].set_index("client_id")["status"] for k in range(3)]
     assert [status[k].get(sp["INV1"]) for k in range(3)] == ["under_investigation", "normal", "normal"]
     assert [status[k].get(sp["INV2"]) for k in range(3)] == [None, "under_investigation", "normal"]
-    assert [status[k].get(sp["MALICIOUS"]) for k in range(3)] == [None, "under_investigation", "malicious_confirmed"]
+    assert [status[k].get(sp["MALICIOUS"]) for k in range(3)] == [
+        None,
+        "under_investigation",
+        "malicious_confirmed",
+    ]
     # threshold clients of the first month
     a0 = t[0]["assets"].set_index("client_id")["end_assets"]
     tr0 = t[0]["trades"]
@@ -318,7 +410,13 @@ def test_designed_cast_and_clients(small):
     # penalties, override, opening
     pens = pd.concat([t[k]["penalties"].assign(k=k) for k in range(3)])
     kinds = pens.groupby("kind")["k"].apply(list).to_dict()
-    for kind in ("business_error", "loss_compensation", "discretionary_trading", "malicious_account", "dispute"):
+    for kind in (
+        "business_error",
+        "loss_compensation",
+        "discretionary_trading",
+        "malicious_account",
+        "dispute",
+    ):
         assert len(kinds[kind]) == 1, kind
     assert pens.loc[pens["kind"] == "malicious_account", "client_id"].tolist() == [sp["MALICIOUS"]]
     assert t[1]["grade_overrides"]["manager_id"].tolist() == [c["OVERRIDE"]]
@@ -331,7 +429,9 @@ def test_designed_cast_and_clients(small):
     assert (pd.to_numeric(op["excess_carry"]) > 0).sum() == 2
     # attendance edge cases and promotion duty on the May Day holiday
     att = [t[k]["attendance"] for k in range(3)]
-    assert ((att[0]["manager_id"] == c["HALF_ABSENT"]) & (att[0]["code"] == "旷工") & (att[0]["days"] == 0.5)).any()
+    assert (
+        (att[0]["manager_id"] == c["HALF_ABSENT"]) & (att[0]["code"] == "旷工") & (att[0]["days"] == 0.5)
+    ).any()
     sick4 = att[1][(att[1]["manager_id"] == c["SICK4"]) & (att[1]["code"] == "病假")]
     assert len(sick4) == 4 and (sick4["proof"] == "是").all()
     assert (att[2]["code"] == "工伤").sum() == 3
@@ -339,7 +439,14 @@ def test_designed_cast_and_clients(small):
     assert len(promo) and promo.between(1, 5).all()
     # all management kinds occur
     kinds = set(pd.concat([t[k]["management"]["kind"] for k in range(3)]))
-    assert kinds == {"no_promotion", "meeting_not_held", "report_late", "dress_code", "left_post", "complaint"}
+    assert kinds == {
+        "no_promotion",
+        "meeting_not_held",
+        "report_late",
+        "dress_code",
+        "left_post",
+        "complaint",
+    }
 
 
 def test_history_grades_match_assets(small):

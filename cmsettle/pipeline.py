@@ -82,9 +82,9 @@ def open_ledger(settings: Settings, *, read_only: bool) -> Ledger | None:
     if read_only and db_file is not None and not db_file.exists():
         return None
     if read_only:
-        from sqlalchemy import create_engine
+        from cmsettle.ledger.db import engine_for
 
-        ledger = Ledger(create_engine(settings.db_url, future=True))
+        ledger = Ledger(engine_for(settings.db_url))
         revision = ledger.schema_revision()
         if revision is None:  # an empty database (e.g. a new PostgreSQL one): an empty ledger
             ledger.dispose()

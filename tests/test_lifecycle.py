@@ -580,3 +580,24 @@ def test_pay_day_is_the_10th_or_the_next_prc_working_day(month: str, day: str) -
     rules = resolve(Path(DEFAULT_RULES_DIR), m)
     assert pay_day(m, rules, WorkCalendar(dict(rules.rules.calendar))) == day
 
+
+
+# ---- ledger URLs ------------------------------------------------------------------------------------
+
+def test_plain_postgresql_urls_use_psycopg() -> None:
+    from cmsettle.ledger.db import engine_for
+
+    for url in ("postgresql://u@localhost/ledger", "postgres://u@localhost/ledger"):
+        engine = engine_for(url)
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+        engine.dispose()
+
+
+def test_an_unreachable_ledger_is_not_ready_and_hides_the_password(tmp_path: Path) -> None:
+    o = Office(tmp_path, "postgresql://clerk:secret@127.0.0.1:1/ledger")
+    for args in (("status",), ("keys", "create", "alice"), ("month", "2024-04")):
+        write_month(o.data, "2024-04")
+        res = o.settle(*args)
+        assert res.exit_code == 5, res.output
+        assert "cannot open the ledger postgresql+psycopg://clerk:***@127.0.0.1:1/ledger" in res.text
+        assert "secret" not in res.output

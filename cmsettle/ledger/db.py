@@ -16,10 +16,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, make_url, select, update
+from sqlalchemy.exc import OperationalError
 
 from cmsettle.compute.lines import PayLine
 from cmsettle.compute.state import Hold, LedgerState, MonthRecord, Person, Referral
+from cmsettle.errors import NotReadyError
 from cmsettle.ledger import tables as T
 from cmsettle.months import Month
 
@@ -83,22 +85,41 @@ def sqlite_url_for(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def engine_for(url: str) -> Engine:
+    """The engine of a ledger URL. ``postgresql://`` and ``postgres://`` use psycopg 3 (the `postgres` extra)
+    whatever SQLAlchemy's default driver; SQLite gets its foreign keys switched on."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    engine = create_engine(u, future=True)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _fk_on(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    return engine
+
+
 class Ledger:
     def __init__(self, engine: Engine):
         self.engine = engine
 
     @classmethod
     def open(cls, url: str) -> "Ledger":
-        engine = create_engine(url, future=True)
-        if engine.dialect.name == "sqlite":
-            @event.listens_for(engine, "connect")
-            def _fk_on(dbapi_conn, _record):  # noqa: ANN001
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.close()
-        ledger = cls(engine)
+        ledger = cls(engine_for(url))
         ledger.migrate()
         return ledger
+
+    def _connect(self) -> Connection:
+        """The first connection of a command: a ledger that cannot be reached is "not ready" (exit 5, cron
+        may retry), with the URL (no password) and the driver's first line."""
+        try:
+            return self.engine.connect()
+        except OperationalError as exc:
+            url = self.engine.url.render_as_string(hide_password=True)
+            why = str(exc.orig or exc).strip().splitlines()[0]
+            raise NotReadyError(f"cannot open the ledger {url}: {why}") from None
 
     # ---- schema ------------------------------------------------------------------------------------
     def _alembic_config(self) -> Config:
@@ -112,7 +133,7 @@ class Ledger:
     def migrate(self) -> None:
         cfg = self._alembic_config()
         head = self.head_revision()
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         if current == head:
             return
@@ -121,7 +142,7 @@ class Ledger:
             command.upgrade(cfg, "head")
 
     def schema_revision(self) -> str | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def dispose(self) -> None:

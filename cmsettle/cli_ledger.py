@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 
 from cmsettle.months import Month
 
@@ -165,22 +166,22 @@ def status(
     if not rows:
         console.print(f"no run of {m} in the ledger" if m else "the ledger is empty")
         return
-    t = Table(title="ledger")
-    for c in ("month", "rev", "state", "signed by", "pay day", "closed at (UTC)", "manifest sha256"):
-        t.add_column(c, overflow="fold")
+    t = Table(title="ledger", box=box.SIMPLE_HEAD)
+    for c in ("month", "rev", "state", "signed by", "pay day", "closed at (UTC)", "manifest"):
+        t.add_column(c, no_wrap=c not in ("signed by", "closed at (UTC)"))
     for r in rows:
-        signed = ", ".join(s.signer for s in r.signatures) or "-"
+        signed = "\n".join(s.signer for s in r.signatures) or "-"
         if r.next_role:
-            signed += f" [dim](next {r.next_role})[/]"
-        t.add_row(str(r.run.month), str(r.run.revision), r.state, signed, r.pay_day, _when(r.run.closed_at),
-                  (r.run.manifest_sha256 or "")[:12])
+            signed += f"\n[dim]next: {r.next_role}[/]"
+        t.add_row(str(r.run.month), str(r.run.revision), r.state, signed, r.pay_day,
+                  _when(r.run.closed_at)[:16], (r.run.manifest_sha256 or "")[:12])
     console.print(t)
     if m is None:
         console.print(f"`settle status YYYY-MM` shows each signature with its time and key", style="dim")
         return
-    sigs = Table(title=f"{m} signatures")
+    sigs = Table(title=f"{m} signatures", box=box.SIMPLE_HEAD)
     for c in ("rev", "role", "signer", "signed at (UTC)", "key"):
-        sigs.add_column(c, overflow="fold")
+        sigs.add_column(c, no_wrap=c != "signed at (UTC)")
     for r in rows:
         for s in r.signatures:
             sigs.add_row(str(r.run.revision), s.role, s.signer, _when(s.signed_at), short(s.fingerprint))

@@ -11,6 +11,7 @@ import base64
 import csv
 import json
 import os
+import re
 import stat
 import uuid
 from dataclasses import replace
@@ -204,13 +205,11 @@ def test_months_settle_in_order_with_three_signers_each(office: Office) -> None:
 
 def test_status_table_shows_signers_times_fingerprints_and_pay_day(april_closed: Office) -> None:
     overview = april_closed.ok("status").text
-    for words in ("2024-04 │ 1 │ closed │ alice, bob, carol │ 2024-05-10 │", "closed at (UTC)"):
-        assert words in overview
+    assert re.search(r"2024-04 1 closed alice 2024-05-10 \d{4}-\d\d-\d\d \d\d:\d\d [0-9a-f]{12} bob carol", overview)
     month = april_closed.ok("status", "2024-04").text
-    assert "2024-04 signatures" in month and "UTC" in month
+    assert "2024-04 signatures" in month and "signed at (UTC)" in month
     for role, name in SIGNERS:
-        assert f"│ 1 │ {role} │ {name} │ 20" in month
-    assert month.count("SHA256:") == 3
+        assert re.search(rf"1 {role} {name} \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d SHA256:[0-9a-f]{{16}}", month)
 
 
 def test_status_of_an_empty_ledger(office: Office) -> None:

@@ -1,0 +1,695 @@
+"""pay_report.xlsx (薪酬月报表): the signed pay report, written with openpyxl, ready to print.
+
+Sheets, in order:
+
+1. the pay report: one row per person with every component (DATA.md order), subtotals by station and by
+   project, a grand total; A4 landscape, header rows and id/name columns repeated on every page and frozen
+   on screen, ``¥`` number formats;
+2. sign-off: the three roles of RULEBOOK O1 (names, times, key fingerprints), empty with a red
+   "草稿 DRAFT" until the month is closed; :func:`close_report` fills it in at the third signature;
+3. grade changes with the rule and the figures behind them (G2-G7);
+4. flags to act on (D43), with the rule ids, what to do and the figures;
+5. employer costs (TX1 employer part, accident insurance);
+6. inputs (table, file, rows, encoding, sha256), the run and its warnings (D44);
+7. the rule set used: id, file, sha256 and every parameter with its RULEBOOK ids.
+
+Labels and the language (zh, en or both) come from ``cmsettle/config/report.yaml``. Every text cell goes
+through :func:`neutralise` (no formula injection from names or details in the inputs). The file is
+byte-reproducible: workbook properties carry times passed in (the month's last day for a draft, the closing
+time when closed), never the clock, and the zip is rewritten with fixed entry dates in a fixed order.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import io
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, time, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import yaml
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.functions import tostring
+
+from cmsettle import __version__
+from cmsettle.compute.lines import COMPONENTS
+from cmsettle.compute.settle import ManagerResult, MonthResult
+from cmsettle.model import InputFile
+from cmsettle.money import ZERO, fen, round4
+from cmsettle.ruleset.diff import parameters, show_value
+from cmsettle.ruleset.loader import LoadedRuleSet
+
+REPORT_FILE = "pay_report.xlsx"
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_FILE = CONFIG_DIR / "report.yaml"
+LANGUAGES = ("zh", "en", "both")
+ROLES = ("chief_accountant", "deputy_manager", "branch_manager")  # RULEBOOK O1, as in cmsettle.lifecycle
+SHEETS = ("report", "signoff", "grades", "flags", "employer", "inputs", "rules")
+#: characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection), and tab / CR
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+HEADER_ROW = 3  # rows 1-2: title and run line; row 3: column headers; data from row 4
+RED, GREY, LIGHT, DARK = "C00000", "808080", "F2F2F2", "D9D9D9"
+_ZIP_DATE_MIN = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
+
+
+# ---- configuration -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """report.yaml: the language and every label of the report and the payslips."""
+
+    data: Mapping[str, Any]
+
+    @property
+    def language(self) -> str:
+        return str(self.data["language"])
+
+    @property
+    def workbook(self) -> Mapping[str, Any]:
+        return self.data["workbook"]
+
+    def pair(self, group: str, key: str) -> tuple[str, str]:
+        entry = self.data[group][key]
+        return str(entry["zh"]), str(entry["en"])
+
+    def label(self, group: str, key: str, sep: str = " ") -> str:
+        """The label in the configured language; ``both``: Chinese, ``sep``, English."""
+        zh, en = self.pair(group, key)
+        if self.language == "zh" or not en:
+            return zh
+        if self.language == "en" or not zh:
+            return en
+        return f"{zh}{sep}{en}" if zh != en else zh
+
+    def value(self, group: str, key: str | None) -> str:
+        """A code shown as a value (grade, position): one language, Chinese unless the language is en."""
+        if not key:
+            return ""
+        if key not in self.data.get(group, {}):
+            return key
+        zh, en = self.pair(group, key)
+        return en if self.language == "en" else zh
+
+    def text(self, key: str, sep: str = " ") -> str:
+        return self.label("text", key, sep)
+
+
+def parse_config(data: Mapping[str, Any], source: str = "report.yaml") -> ReportConfig:
+    """Check report.yaml: a known language, a label for every component, sheet, role and status."""
+    problems = []
+    if data.get("language") not in LANGUAGES:
+        problems.append(f"language: {data.get('language')!r}, expected one of {', '.join(LANGUAGES)}")
+    required = {"components": COMPONENTS, "sheets": SHEETS, "roles": ROLES,
+                "status": ("draft", "draft_note", "closed", "closed_note", "simulated", "simulated_note")}
+    for group, keys in required.items():
+        for key in keys:
+            entry = (data.get(group) or {}).get(key)
+            if not isinstance(entry, Mapping) or not {"zh", "en"} <= set(entry):
+                problems.append(f"{group}.{key}: a label with zh and en is required")
+    for key in SHEETS:
+        entry = (data.get("sheets") or {}).get(key) or {}
+        if len(f"{entry.get('zh', '')} {entry.get('en', '')}") > 31:
+            problems.append(f"sheets.{key}: a sheet name has at most 31 characters")
+    if problems:
+        raise ValueError(f"{source}: " + "; ".join(problems))
+    return ReportConfig(data)
+
+
+@functools.lru_cache(maxsize=8)
+def load_config(path: Path = CONFIG_FILE) -> ReportConfig:
+    with open(path, encoding="utf-8") as fh:
+        return parse_config(yaml.safe_load(fh), str(path))
+
+
+# ---- the guard and the facts of the run ---------------------------------------------------------------
+
+def neutralise(text: str) -> str:
+    """A text that a spreadsheet would take for a formula gets a leading apostrophe (stays text)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the title lines and the sign-off sheet say about the run (also readable from manifest.json)."""
+
+    month: str
+    revision: int
+    run_id: str
+    pay_day: str
+    rule_set_id: str
+    rule_set_sha256: str
+    tool_version: str = __version__
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> "RunFacts":
+        rs = manifest.get("rule_set") or {}
+        return cls(str(manifest["month"]), int(manifest["revision"]), str(manifest["run_id"]),
+                   str(manifest.get("pay_day", "")), str(rs.get("id", "")), str(rs.get("sha256", "")),
+                   str(manifest.get("tool_version", __version__)))
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """One signature as the sign-off sheet shows it."""
+
+    role: str
+    signer: str
+    signed_at: datetime
+    fingerprint: str
+
+
+# ---- cells and pages ------------------------------------------------------------------------------------
+
+class _Sheet:
+    """Writes cells of one sheet with the report's fonts and formats; every text through the guard."""
+
+    def __init__(self, ws: Worksheet, cfg: ReportConfig):
+        self.ws, self.cfg = ws, cfg
+        wb = cfg.workbook
+        self.font_name, self.size = str(wb["font"]), int(wb["font_size"])
+        thin = Side(style="thin", color=GREY)
+        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+
+    def font(self, **kw: Any) -> Font:
+        return Font(name=self.font_name, size=kw.pop("size", self.size), **kw)
+
+    def put(self, row: int, col: int, value: object, *, fmt: str | None = None, bold: bool = False,
+            color: str | None = None, fill: str | None = None, wrap: bool = False, size: int | None = None,
+            border: bool = False, align: str | None = None, valign: str = "top") -> None:
+        cell = self.ws.cell(row=row, column=col)
+        if isinstance(value, str):
+            cell.value = neutralise(value)
+            cell.data_type = "s"
+        else:
+            cell.value = value
+        if fmt:
+            cell.number_format = fmt
+        cell.font = self.font(bold=bold, color=color, size=size or self.size)
+        if fill:
+            cell.fill = PatternFill("solid", start_color=fill, end_color=fill)
+        cell.alignment = Alignment(wrap_text=wrap, vertical=valign, horizontal=align)
+        if border:
+            cell.border = self.border
+
+    def header(self, labels: Sequence[str], row: int = HEADER_ROW) -> None:
+        """Column headers: bold, shaded, wrapped."""
+        for i, text in enumerate(labels, start=1):
+            self.put(row, i, text, bold=True, fill=DARK, wrap=True, border=True, align="center", valign="center")
+
+    def fit_rows(self, rows: Iterable[int]) -> None:
+        """Row heights for wrapped text (spreadsheets do not grow rows they did not lay out themselves)."""
+        spans = {(r.min_row, r.min_col): r.max_col for r in self.ws.merged_cells.ranges}
+        for row in rows:
+            lines, size = 0, self.size
+            for cell in self.ws[row]:
+                if not (cell.alignment and cell.alignment.wrap_text and isinstance(cell.value, str)):
+                    continue
+                last = spans.get((row, cell.column), cell.column)
+                width = sum(self.ws.column_dimensions[get_column_letter(c)].width or 8
+                            for c in range(cell.column, last + 1))
+                size = max(size, int(cell.font.sz or self.size))
+                lines = max(lines, text_lines(cell.value, width * self.size / (cell.font.sz or self.size)))
+            if lines:
+                self.ws.row_dimensions[row].height = lines * (size * 13 // 10) + 4
+
+    def widths(self, widths: Sequence[int]) -> None:
+        for i, w in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(i)].width = w
+
+
+def text_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes in a column ``width`` characters wide (a CJK character is two wide)."""
+    per_line = max(1, int(width) - 1)
+    n = 0
+    for part in text.split("\n"):
+        w = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
+        n += max(1, -(-w // per_line))
+    return n
+
+
+def _state_of(status: str) -> str:
+    """The report's state: draft; simulated (closed without sign-off, `settle simulate`); closed (signed)."""
+    return {"draft": "draft", "signed": "closed"}.get(status, "simulated")
+
+
+def _title_span(ws: Worksheet, key: str) -> int:
+    """Columns the title lines span: on the pay sheet, what surely fits its first printed page; else all."""
+    if key == "report":
+        return len(ID_COLUMNS) + COMPONENTS.index("regional_override")
+    return max(ws.max_column, 4)
+
+
+def _mark(ws: Worksheet, key: str, facts: RunFacts, state: str, cfg: ReportConfig,
+          closed_at: datetime | None = None) -> None:
+    """Title line, state line and page header/footer of a sheet, for the month's state.
+
+    Called when the report is written and again when the month is closed (:func:`close_report`)."""
+    s = _Sheet(ws, cfg)
+    org = _org(cfg)
+    status = cfg.label("status", state)
+    when = f" {_utc(closed_at)}" if closed_at else ""
+    title = " ".join(x for x in (org, cfg.label("sheets", key), facts.month) if x)
+    span = _title_span(ws, key)
+    for row in (1, 2):
+        rng = f"A{row}:{get_column_letter(span)}{row}"
+        if rng not in ws.merged_cells:
+            ws.merge_cells(rng)
+    s.put(1, 1, f"{title}  【{status}{when}】", bold=True, size=s.size + 4,
+          color=RED if state == "draft" else None, wrap=True)
+    s.put(2, 1, "  ·  ".join([
+        cfg.label("status", f"{state}_note", " / "),
+        f"{cfg.text('pay_day')} {facts.pay_day}", f"{cfg.text('revision')} {facts.revision}",
+        f"{cfg.text('run_id')} {facts.run_id}", f"{cfg.text('rule_set')} {facts.rule_set_id}",
+    ]), color=RED if state == "draft" else GREY, wrap=True)
+    s.fit_rows((1, 2))
+    header, footer = ws.oddHeader, ws.oddFooter
+    header.left.text = _hf(f"{org} {cfg.text('title')} {facts.month}".strip())
+    header.left.size = s.size
+    header.center.text = _hf(status)
+    header.center.size = 20 if state == "draft" else s.size + 2
+    header.center.color = RED if state == "draft" else "000000"
+    header.center.font = f"{s.font_name},Bold"
+    header.right.text = _hf(f"{cfg.text('run_id')} {facts.run_id}")
+    header.right.size = s.size - 2
+    footer.left.text = _hf(f"cmsettle {facts.tool_version} · {facts.rule_set_id}")
+    footer.left.size = s.size - 2
+    footer.right.text = cfg.text("page", " · ")  # &P, &N: header/footer codes, not escaped
+    footer.right.size = s.size - 2
+
+
+def _org(cfg: ReportConfig) -> str:
+    org = cfg.data.get("organisation") or {}
+    zh, en = str(org.get("zh") or ""), str(org.get("en") or "")
+    return {"zh": zh, "en": en}.get(cfg.language, " ".join(x for x in (zh, en) if x))
+
+
+def _hf(text: str) -> str:
+    """Literal text for a page header or footer (`&` starts a code there)."""
+    return text.replace("&", "&&")
+
+
+def _page(ws: Worksheet, cfg: ReportConfig, *, landscape: bool = True, fit_width: int = 1,
+          title_cols: str | None = None, freeze: str = "A4") -> None:
+    wb = cfg.workbook
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = fit_width
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(**{k: wb["margins"][k] for k in ("left", "right", "top", "bottom",
+                                                                   "header", "footer")})
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    if title_cols:
+        ws.print_title_cols = title_cols
+    ws.freeze_panes = freeze
+    _Sheet(ws, cfg).fit_rows(range(HEADER_ROW, ws.max_row + 1))
+
+
+# ---- the workbook ------------------------------------------------------------------------------------------
+
+def pay_report(result: MonthResult, rule_set: LoadedRuleSet, files: Iterable[InputFile], *, run_id: str,
+               revision: int, status: str, pay_day: str, config: ReportConfig | None = None) -> bytes:
+    """The report of a run as xlsx bytes. ``status`` draft: DRAFT marks and an empty sign-off sheet;
+    closed (a simulated month, never signed): marked simulated."""
+    cfg = config or load_config()
+    facts = RunFacts(str(result.month), revision, run_id, pay_day, rule_set.id, rule_set.sha256)
+    state = _state_of(status)
+    wb = Workbook()
+    sheets = {key: (wb.active if i == 0 else wb.create_sheet()) for i, key in enumerate(SHEETS)}
+    for key, ws in sheets.items():
+        ws.title = cfg.label("sheets", key)
+    _pay_sheet(sheets["report"], result, cfg)
+    _signoff_sheet(sheets["signoff"], facts, state, (), None, None, cfg)
+    _grades_sheet(sheets["grades"], result, cfg)
+    _flags_sheet(sheets["flags"], result, cfg)
+    _employer_sheet(sheets["employer"], result, cfg)
+    _inputs_sheet(sheets["inputs"], facts, tuple(files), result.warnings, status, cfg)
+    _rules_sheet(sheets["rules"], rule_set, cfg)
+    for key, ws in sheets.items():
+        _mark(ws, key, facts, state, cfg)
+    created = datetime.combine(result.month.last_day, time.min)
+    _properties(wb, facts, cfg, created)
+    return workbook_bytes(wb, created=created, modified=created)
+
+
+def close_report(draft: bytes, manifest: Mapping[str, Any], signoffs: Sequence[SignOff], closed_at: datetime,
+                 manifest_sha256: str, config: ReportConfig | None = None) -> bytes:
+    """The closed report: the draft with its sign-off sheet filled in and every DRAFT mark replaced.
+
+    Deterministic in its arguments: the workbook's modified time is ``closed_at``."""
+    cfg = config or load_config()
+    facts = RunFacts.from_manifest(manifest)
+    wb = load_workbook(io.BytesIO(draft))
+    names = {cfg.label("sheets", key): key for key in SHEETS}
+    signoff_name = cfg.label("sheets", "signoff")
+    if signoff_name not in wb.sheetnames:
+        raise ValueError(f"{REPORT_FILE} has no sheet {signoff_name!r}: not a cmsettle pay report")
+    index = wb.sheetnames.index(signoff_name)
+    wb.remove(wb[signoff_name])
+    ws = wb.create_sheet(signoff_name, index)
+    _signoff_sheet(ws, facts, "closed", signoffs, closed_at, manifest_sha256, cfg)
+    for sheet in wb.worksheets:
+        if sheet.title in names:
+            _mark(sheet, names[sheet.title], facts, "closed", cfg, closed_at)
+    created = wb.properties.created or _naive(closed_at)
+    return workbook_bytes(wb, created=created, modified=_naive(closed_at))
+
+
+def _properties(wb: Workbook, facts: RunFacts, cfg: ReportConfig, created: datetime) -> None:
+    p = wb.properties
+    p.title = f"{cfg.text('title')} {facts.month}"
+    p.subject = f"{facts.month} r{facts.revision} run {facts.run_id}"
+    p.creator = p.lastModifiedBy = f"cmsettle {facts.tool_version}"
+    p.keywords = f"cmsettle {facts.month} {facts.run_id} {facts.rule_set_id}"
+    p.created = p.modified = created
+
+
+def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime) -> bytes:
+    """Save ``wb`` byte-reproducibly: fixed core properties, zip entries in openpyxl's (fixed) order with a
+    fixed date, mode and compression."""
+    buf = io.BytesIO()
+    wb.save(buf)  # sets properties.modified from the clock: core.xml is replaced below
+    props = copy.copy(wb.properties)
+    props.created, props.modified = _naive(created), _naive(modified)
+    core = tostring(props.to_tree())
+    stamp = max(_ZIP_DATE_MIN, _naive(modified).timetuple()[:6])
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            dst.writestr(info, core if name == "docProps/core.xml" else src.read(name))
+    return out.getvalue()
+
+
+def _naive(dt: datetime) -> datetime:
+    """UTC without tzinfo, to the second (what xlsx core properties hold)."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt.replace(microsecond=0)
+
+
+def _utc(dt: datetime) -> str:
+    return _naive(dt).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# ---- sheet 1: the pay report ----------------------------------------------------------------------------
+
+ID_COLUMNS = ("manager_id", "name", "project", "station", "position", "grade")
+
+
+def group_key(m: ManagerResult) -> tuple:
+    """Report order: by project and station (people without, i.e. refund-only leavers, last), then id."""
+    return (m.project is None, m.project or "", m.station is None, m.station or "", m.manager_id)
+
+
+def amounts_by_person(result: MonthResult) -> dict[str, dict[str, Decimal]]:
+    table: dict[str, dict[str, Decimal]] = {m.manager_id: {c: ZERO for c in COMPONENTS} for m in result.managers}
+    for ln in result.lines:
+        table.setdefault(ln.manager_id, {c: ZERO for c in COMPONENTS})[ln.component] += ln.amount
+    return table
+
+
+def _pay_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
+    s = _Sheet(ws, cfg)
+    wbc = cfg.workbook
+    money = str(wbc["money_format"])
+    s.header([cfg.label("columns", c, "\n") for c in ID_COLUMNS]
+             + [cfg.label("components", c, "\n") for c in COMPONENTS])
+    w = wbc["widths"]
+    s.widths([w[c] for c in ID_COLUMNS] + [w["money"]] * len(COMPONENTS))
+    table = amounts_by_person(result)
+    first_amount = len(ID_COLUMNS) + 1
+    row = HEADER_ROW + 1
+    people = sorted(result.managers, key=group_key)
+
+    def sums(group: list[ManagerResult]) -> list[Decimal]:
+        return [sum((table[m.manager_id][c] for m in group), ZERO) for c in COMPONENTS]
+
+    def total_row(label: str, group: list[ManagerResult], fill: str, *, top: bool = False) -> None:
+        nonlocal row
+        s.put(row, 2, f"{label} ({len(group)} {cfg.text('people')})", bold=True, fill=fill)
+        for col in range(1, first_amount):
+            if col != 2:
+                s.put(row, col, None, fill=fill)
+        for i, v in enumerate(sums(group)):
+            s.put(row, first_amount + i, v, fmt=money, bold=True, fill=fill)
+        if top:
+            double = Side(style="double")
+            for col in range(1, first_amount + len(COMPONENTS)):
+                ws.cell(row=row, column=col).border = Border(top=double)
+        row += 1
+
+    projects: dict[str, list[ManagerResult]] = {}
+    for m in people:
+        projects.setdefault(m.project or "", []).append(m)
+    for project, members in projects.items():
+        stations: dict[str, list[ManagerResult]] = {}
+        for m in members:
+            stations.setdefault(m.station or "", []).append(m)
+        project_label = project or cfg.text("no_project")
+        for station, group in stations.items():
+            for m in group:
+                s.put(row, 1, m.manager_id)
+                s.put(row, 2, m.name)
+                s.put(row, 3, m.project or project_label)
+                s.put(row, 4, m.station or cfg.text("no_station"))
+                s.put(row, 5, cfg.value("positions", m.position))
+                s.put(row, 6, cfg.value("grades", m.grade_in_effect))
+                for i, c in enumerate(COMPONENTS):
+                    s.put(row, first_amount + i, table[m.manager_id][c], fmt=money,
+                          bold=c in ("gross_pay", "net_pay"))
+                row += 1
+            total_row(f"{cfg.text('station_subtotal')} {station or cfg.text('no_station')}", group, LIGHT)
+        total_row(f"{cfg.text('project_subtotal')} {project_label}", members, DARK)
+    total_row(cfg.text("grand_total"), people, DARK, top=True)
+    _page(ws, cfg, fit_width=int(wbc["fit_width_pages"]), title_cols="A:B", freeze="C4")
+    ws.print_area = f"A1:{get_column_letter(first_amount + len(COMPONENTS) - 1)}{row - 1}"
+
+
+# ---- sheet 2: sign-off ------------------------------------------------------------------------------------
+
+def _signoff_sheet(ws: Worksheet, facts: RunFacts, state: str, signoffs: Sequence[SignOff],
+                   closed_at: datetime | None, manifest_sha256: str | None, cfg: ReportConfig) -> None:
+    s = _Sheet(ws, cfg)
+    s.header([cfg.text(k, "\n") for k in ("order", "role", "signer", "signed_at", "fingerprint")])
+    w = cfg.workbook["widths"]
+    s.widths([w["id"], w["station"] + w["name"], w["station"] + w["name"], w["station"] + w["name"],
+              w["hash"] + 10])
+    by_role = {x.role: x for x in signoffs}
+    row = HEADER_ROW + 1
+    for i, role in enumerate(ROLES, start=1):
+        sig = by_role.get(role)
+        s.put(row, 1, i, border=True, align="center", valign="center")
+        s.put(row, 2, cfg.label("roles", role), border=True, align="left", valign="center")
+        s.put(row, 3, sig.signer if sig else "", border=True, align="left", valign="center")
+        s.put(row, 4, _utc(sig.signed_at) if sig else "", border=True, align="left", valign="center")
+        s.put(row, 5, f"SHA256:{sig.fingerprint}" if sig else "", border=True, align="left", valign="center")
+        ws.row_dimensions[row].height = 30  # room for a handwritten initial next to the key signature
+        row += 1
+    row += 1
+    if state == "draft":  # the watermark: big, red, under the empty signature lines
+        s.put(row, 2, cfg.label("status", "draft"), bold=True, color=RED, size=s.size * 4)
+        ws.row_dimensions[row].height = s.size * 6
+        s.put(row + 1, 2, cfg.label("status", "draft_note", "\n"), bold=True, color=RED, size=s.size + 2)
+        ws.row_dimensions[row + 1].height = (s.size + 2) * 3 + 4
+        row += 3
+    facts_rows = [
+        ("status", cfg.label("status", state) + (f" {_utc(closed_at)}" if closed_at else "")),
+        ("month", facts.month), ("revision", str(facts.revision)), ("run_id", facts.run_id),
+        ("pay_day", facts.pay_day), ("rule_set", f"{facts.rule_set_id} sha256 {facts.rule_set_sha256}"),
+        ("tool", f"cmsettle {facts.tool_version}"),
+    ]
+    if manifest_sha256:
+        facts_rows.append(("manifest", f"sha256 {manifest_sha256}"))
+    for key, value in facts_rows:
+        s.put(row, 1, cfg.text(key), bold=True)
+        s.put(row, 3, value)
+        row += 1
+    s.put(row + 1, 1, cfg.text("signatures_cover", " / "), color=GREY)
+    _page(ws, cfg, freeze="A4")
+
+
+# ---- sheet 3: grade changes -------------------------------------------------------------------------------
+
+def _grades_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
+    s = _Sheet(ws, cfg)
+    wbc = cfg.workbook
+    w = wbc["widths"]
+    s.header([cfg.label("columns", "manager_id", "\n"), cfg.label("columns", "name", "\n"),
+              cfg.label("columns", "station", "\n"), cfg.text("in_effect", "\n"), cfg.text("next", "\n"),
+              cfg.text("rule", "\n"), cfg.text("a3", "\n"), cfg.text("score", "\n"), cfg.text("reason", "\n")])
+    s.widths([w["id"], w["name"], w["station"], w["grade"], w["grade"], w["id"], w["money"] + 2, w["id"],
+              w["text"]])
+    row = HEADER_ROW + 1
+    changes = [m for m in sorted(result.managers, key=group_key)
+               if not m.refund_only and (m.grade_next != m.grade_in_effect or m.grade_rule)]
+    for m in changes:
+        s.put(row, 1, m.manager_id)
+        s.put(row, 2, m.name)
+        s.put(row, 3, m.station or "")
+        s.put(row, 4, cfg.value("grades", m.grade_in_effect))
+        s.put(row, 5, cfg.value("grades", m.grade_next), bold=m.grade_next != m.grade_in_effect)
+        s.put(row, 6, m.grade_rule)
+        s.put(row, 7, fen(m.a3), fmt=str(wbc["plain_money_format"]))
+        s.put(row, 8, round4(m.score_raw), fmt=str(wbc["score_format"]))
+        s.put(row, 9, m.grade_reason, wrap=True)
+        row += 1
+    if not changes:
+        s.put(row, 1, cfg.text("no_grade_changes"), color=GREY)
+    _page(ws, cfg)
+
+
+# ---- sheet 4: flags to act on -----------------------------------------------------------------------------
+
+def _flag_details(m: ManagerResult, source: str, result: MonthResult) -> str:
+    lines = {ln.component: ln for ln in result.lines_of(m.manager_id)}
+    if source == "grade":
+        return m.grade_reason
+    if source == "attendance":
+        ln = lines.get("attendance_deduction")
+        return "; ".join(x for x in (ln.detail if ln else "", m.management_detail) if x)
+    if source == "penalty":
+        ln = lines.get("penalty")
+        return ln.detail if ln else ""
+    return ""
+
+
+def flag_rows(result: MonthResult, cfg: ReportConfig) -> list[tuple[str, ManagerResult]]:
+    """(flag, person) in the order of report.yaml's flags, then the report order of people."""
+    order = list(cfg.data["flags"])
+    people = sorted(result.managers, key=group_key)
+    rows = [(f, m) for m in people for f in m.flags]
+    return sorted(rows, key=lambda x: (order.index(x[0]) if x[0] in order else len(order),
+                                       group_key(x[1])))
+
+
+def _flags_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
+    s = _Sheet(ws, cfg)
+    w = cfg.workbook["widths"]
+    s.header([cfg.text("flag", "\n"), cfg.text("code", "\n"), cfg.label("columns", "manager_id", "\n"),
+              cfg.label("columns", "name", "\n"), cfg.label("columns", "station", "\n"),
+              cfg.label("columns", "position", "\n"), cfg.text("rule", "\n"), cfg.text("action", "\n"),
+              cfg.text("details", "\n")])
+    s.widths([w["station"] + 12, w["station"] + 12, w["id"], w["name"], w["station"], w["position"], w["id"],
+              w["text"] // 2, w["text"]])
+    row = HEADER_ROW + 1
+    flags = cfg.data["flags"]
+    for flag, m in flag_rows(result, cfg):
+        spec = flags.get(flag, {})
+        s.put(row, 1, cfg.label("flags", flag, "\n") if flag in flags else flag, bold=True, wrap=True)
+        s.put(row, 2, flag)
+        s.put(row, 3, m.manager_id)
+        s.put(row, 4, m.name)
+        s.put(row, 5, m.station or "")
+        s.put(row, 6, cfg.value("positions", m.position))
+        s.put(row, 7, str(spec.get("rules", "")))
+        action = spec.get("action") or {}
+        s.put(row, 8, {"zh": action.get("zh", ""), "en": action.get("en", "")}.get(
+            cfg.language, f"{action.get('zh', '')}\n{action.get('en', '')}".strip()), wrap=True)
+        s.put(row, 9, _flag_details(m, str(spec.get("details", "")), result), wrap=True)
+        row += 1
+    if row == HEADER_ROW + 1:
+        s.put(row, 1, cfg.text("no_flags"), color=GREY)
+    _page(ws, cfg)
+
+
+# ---- sheet 5: employer costs ------------------------------------------------------------------------------
+
+def _employer_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
+    s = _Sheet(ws, cfg)
+    wbc = cfg.workbook
+    w = wbc["widths"]
+    money = str(wbc["money_format"])
+    s.header([cfg.label("columns", c, "\n") for c in ("manager_id", "name", "project", "station")]
+             + [cfg.text(k, "\n") for k in ("employer_si", "accident", "total_cost")])
+    s.widths([w["id"], w["name"], w["project"], w["station"], w["money"] + 4, w["money"] + 4, w["money"]])
+    row = HEADER_ROW + 1
+    people = [m for m in sorted(result.managers, key=group_key) if not m.refund_only]
+    for m in people:
+        s.put(row, 1, m.manager_id)
+        s.put(row, 2, m.name)
+        s.put(row, 3, m.project or "")
+        s.put(row, 4, m.station or "")
+        s.put(row, 5, m.employer_social_insurance, fmt=money)
+        s.put(row, 6, m.accident_insurance, fmt=money)
+        s.put(row, 7, m.employer_social_insurance + m.accident_insurance, fmt=money, bold=True)
+        row += 1
+    s.put(row, 2, f"{cfg.text('grand_total')} ({len(people)} {cfg.text('people')})", bold=True, fill=DARK)
+    for col, v in ((5, sum((m.employer_social_insurance for m in people), ZERO)),
+                   (6, sum((m.accident_insurance for m in people), ZERO))):
+        s.put(row, col, v, fmt=money, bold=True, fill=DARK)
+    s.put(row, 7, sum((m.employer_social_insurance + m.accident_insurance for m in people), ZERO), fmt=money,
+          bold=True, fill=DARK)
+    _page(ws, cfg, landscape=False)
+
+
+# ---- sheet 6: inputs and the run ---------------------------------------------------------------------------
+
+def _inputs_sheet(ws: Worksheet, facts: RunFacts, files: tuple[InputFile, ...], warnings: Sequence[str],
+                  status: str, cfg: ReportConfig) -> None:
+    s = _Sheet(ws, cfg)
+    w = cfg.workbook["widths"]
+    s.header([cfg.text(k, "\n") for k in ("table", "file", "rows", "encoding")] + ["sha256"])
+    s.widths([w["station"], w["text"] // 2, w["id"], w["position"], w["hash"]])
+    row = HEADER_ROW + 1
+    for f in files:
+        s.put(row, 1, f.table)
+        s.put(row, 2, f.path)
+        s.put(row, 3, f.rows, fmt=str(cfg.workbook["count_format"]))
+        s.put(row, 4, f.encoding or "")
+        s.put(row, 5, f.sha256)
+        row += 1
+    row += 1
+    for key, value in (("run_id", facts.run_id), ("revision", str(facts.revision)), ("pay_day", facts.pay_day),
+                       ("rule_set", facts.rule_set_id), ("tool", f"cmsettle {facts.tool_version}"),
+                       ("status", status)):
+        s.put(row, 1, cfg.text(key), bold=True)
+        s.put(row, 2, value)
+        row += 1
+    row += 1
+    s.put(row, 1, cfg.text("warnings"), bold=True)
+    for text in warnings or [cfg.text("no_warnings")]:
+        s.put(row, 2, text, wrap=False, color=RED if warnings else GREY)
+        row += 1
+    _page(ws, cfg)
+
+
+# ---- sheet 7: the rule set ----------------------------------------------------------------------------------
+
+def _rules_sheet(ws: Worksheet, rule_set: LoadedRuleSet, cfg: ReportConfig) -> None:
+    from cmsettle.ruleset.ids import packaged
+
+    s = _Sheet(ws, cfg)
+    w = cfg.workbook["widths"]
+    s.header([cfg.text(k, "\n") for k in ("parameter", "value", "rule_ids", "note")])
+    s.widths([w["text"] // 2 + 6, w["money"] + 6, w["id"] + 4, w["text"]])
+    row = HEADER_ROW + 1
+    r = rule_set.rules
+    for key, value in (("rule_set", rule_set.id), ("effective_from", str(r.effective_from)),
+                       ("rule_set_file", rule_set.path.name), ("sha256", rule_set.sha256)):
+        s.put(row, 1, cfg.text(key) if key != "sha256" else "sha256", bold=True)
+        s.put(row, 2, value)
+        row += 1
+    row += 1
+    ids = packaged()
+    for path, value in parameters(r).items():
+        ref = ids.ref(path)
+        s.put(row, 1, path)
+        s.put(row, 2, show_value(value), align="right")
+        s.put(row, 3, ", ".join(ref.ids))
+        s.put(row, 4, ref.note)
+        row += 1
+    _page(ws, cfg, landscape=False)

@@ -70,11 +70,19 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress display (cr
 def settings(data: Optional[str], out: Optional[str], rules: Optional[str], db: Optional[str]):  # noqa: ANN201
     from cmsettle.pipeline import Settings
 
+    db_url = _setting(db, "CMSETTLE_DB", "db", "sqlite:///./cmsettle.db")
+    try:
+        from sqlalchemy.engine import make_url
+
+        make_url(db_url)
+    except Exception:  # noqa: BLE001  any malformed URL is a usage error (exit 2)
+        raise typer.BadParameter(f"{db_url!r} is not a database URL (e.g. sqlite:///./cmsettle.db or "
+                                 "postgresql://user@host/db)", param_hint="--db") from None
     return Settings(
         data_dir=Path(_setting(data, "CMSETTLE_DATA", "data", "./data")),
         out_dir=Path(_setting(out, "CMSETTLE_OUT", "out", "./out")),
         rules_dir=Path(_setting(rules, "CMSETTLE_RULES", "rules", str(DEFAULT_RULES_DIR))),
-        db_url=_setting(db, "CMSETTLE_DB", "db", "sqlite:///./cmsettle.db"),
+        db_url=db_url,
     )
 
 
@@ -88,10 +96,10 @@ def run(action: Callable[[], object]) -> object:
             err_console.print(f"  {p}", markup=False, highlight=False)
         raise typer.Exit(Exit.BAD_INPUT) from None
     except CmsettleError as exc:
-        err_console.print(f"[bold red]{type(exc).__name__.removesuffix('Error').lower()}:[/] {exc}",
-                          highlight=False)
+        label = {Exit.REFUSED: "refused", Exit.NOT_READY: "not ready"}.get(exc.exit_code, "error")
+        err_console.print(f"[bold red]{label}:[/] {exc}", highlight=False)
         raise typer.Exit(exc.exit_code) from None
-    except (typer.Exit, typer.Abort):
+    except (typer.Exit, typer.Abort, typer.BadParameter):
         raise
     except Exception as exc:  # a bug: say so, keep the traceback out of the clerk's way
         err_console.print(f"[bold red]internal error (a bug, please report it):[/] {type(exc).__name__}: {exc}")

@@ -10,6 +10,7 @@ Regenerate with `python scripts/update_golden.py` only for a deliberate change, 
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from cmsettle import PROJECT_ROOT
 from cmsettle.cli import app
+from tests.contract import AFTER_TAX
 
 GOLDEN = Path(__file__).parent / "golden"
 MONTHS = ["2024-03", "2024-04", "2024-05"]
@@ -66,10 +68,5 @@ def test_golden_designed_cases_are_there() -> None:
         people = {r["manager_id"] for r in _rows(month, "managers.csv")}
         for mid in people:
             mine = {c: a for (m, i, c), a in lines.items() if m == month and i == mid}
-            from decimal import Decimal
-
-            after = sum(Decimal(a) for c, a in mine.items() if c in (
-                "social_insurance", "income_tax", "risk_fund_withholding", "penalty", "management_fee",
-                "deduction_carried_in", "held_income", "released_income", "risk_fund_refund", "retro_adjustment",
-                "deduction_carried_out"))
+            after = sum(Decimal(a) for c, a in mine.items() if c in AFTER_TAX)
             assert Decimal(mine["net_pay"]) == Decimal(mine["gross_pay"]) + after >= 0

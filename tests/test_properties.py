@@ -22,6 +22,7 @@ from cmsettle.compute.tax import income_tax
 from tests.builders import DEFAULT_RULES, MonthBuilder, d, rules_with
 
 D = Decimal
+from tests.contract import EARNINGS, AFTER_TAX
 ZERO = D(0)
 FEN = D("0.01")
 
@@ -80,12 +81,6 @@ def test_sum_of_monthly_withholdings_is_the_largest_cumulative_tax(contract, inc
 
 # ---- (2) generated months ----------------------------------------------------------------------------------
 
-EARNINGS = ("fixed_pay", "commission", "account_bonus", "excess_mv_bonus", "fund_commission",
-            "transport_allowance", "meal_allowance", "referral_bonus", "station_override",
-            "station_allowance", "regional_override", "regional_allowance")
-AFTER_TAX = ("social_insurance", "income_tax", "risk_fund_withholding", "penalty", "management_fee",
-             "deduction_carried_in", "held_income", "released_income", "risk_fund_refund", "retro_adjustment",
-             "deduction_carried_out")
 
 MAY_WORKDAYS = ("2024-05-06", "2024-05-07", "2024-05-08", "2024-05-09", "2024-05-10", "2024-05-11",
                 "2024-05-13", "2024-05-14", "2024-05-15", "2024-05-16", "2024-05-17", "2024-05-20",

@@ -12,16 +12,6 @@ from tests.builders import MonthBuilder, d, line, row, rules_with
 
 D = Decimal
 
-# DATA.md component names: earnings (N1) and the after-tax lines (N2), written out here on purpose
-# (not imported from cmsettle) so that the tests check the code against the contract.
-EARNINGS = ("fixed_pay", "commission", "account_bonus", "excess_mv_bonus", "fund_commission",
-            "transport_allowance", "meal_allowance", "referral_bonus", "station_override",
-            "station_allowance", "regional_override", "regional_allowance")
-AFTER_TAX = ("social_insurance", "income_tax", "risk_fund_withholding", "penalty", "management_fee",
-             "deduction_carried_in", "held_income", "released_income", "risk_fund_refund", "retro_adjustment",
-             "deduction_carried_out")
-NEGATIVE = ("attendance_deduction", "social_insurance", "income_tax", "risk_fund_withholding", "penalty",
-            "management_fee", "deduction_carried_in", "held_income")
 POSITIVE = ("released_income", "risk_fund_refund", "deduction_carried_out")
 
 
@@ -204,3 +194,4 @@ def test_who_is_settled_in_a_month():
     # H: hired Mon 3 June, the first working day of June: 19 of 19 → the full 2,500.
     assert line(june, "H", "fixed_pay") == D("2500.00")
     assert row(june, "H").grade_in_effect == "manager"
+from tests.contract import EARNINGS, AFTER_TAX, NEGATIVE

@@ -22,7 +22,7 @@ from cmsettle.compute.tax import income_tax
 from tests.builders import DEFAULT_RULES, MonthBuilder, d, rules_with
 
 D = Decimal
-from tests.contract import EARNINGS, AFTER_TAX
+from tests.contract import AFTER_TAX, EARNINGS
 ZERO = D(0)
 FEN = D("0.01")
 

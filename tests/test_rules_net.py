@@ -9,6 +9,7 @@ marketer hired 2015: P2 2,500 + P7 200 = 2,700; F1 5% of gross; no tax below 5,0
 from decimal import Decimal
 
 from tests.builders import MonthBuilder, d, line, row, rules_with
+from tests.contract import AFTER_TAX, EARNINGS, NEGATIVE
 
 D = Decimal
 
@@ -194,4 +195,3 @@ def test_who_is_settled_in_a_month():
     # H: hired Mon 3 June, the first working day of June: 19 of 19 → the full 2,500.
     assert line(june, "H", "fixed_pay") == D("2500.00")
     assert row(june, "H").grade_in_effect == "manager"
-from tests.contract import EARNINGS, AFTER_TAX, NEGATIVE

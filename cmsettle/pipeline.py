@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
@@ -28,6 +28,8 @@ from cmsettle.ledger.db import Ledger, RunInfo
 from cmsettle.model import InputFile
 from cmsettle.months import Month
 from cmsettle.outputs import tables as out
+from cmsettle.outputs.payslip import payslips
+from cmsettle.outputs.report import REPORT_FILE, pay_report
 from cmsettle.ruleset.loader import LoadedRuleSet, resolve
 from cmsettle.workdays import WorkCalendar
 
@@ -156,32 +158,44 @@ def pay_day(month: Month, rules: LoadedRuleSet, cal: WorkCalendar) -> str:
     return cal.next_workday_on_or_after(nxt.first_day.replace(day=rules.rules.payday.day)).isoformat()
 
 
-def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, simulate: bool = False) -> RunOutcome:
+#: The stages of a run, in order; ``progress(stage)`` is called as each one starts (the CLI shows them).
+STAGES = ("rules", "ledger", "inputs", "compute", "outputs", "save")
+
+
+def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, simulate: bool = False,
+                 progress: Callable[[str], None] | None = None) -> RunOutcome:
+    step = progress or (lambda stage: None)
+    step("rules")
     rule_set = resolve(settings.rules_dir, month)
     cal = WorkCalendar(dict(rule_set.rules.calendar))
     with nullcontext() if dry_run else run_lock(settings):
         # Plan, read and compute against the ledger read-only: a run that fails on its inputs leaves
         # no trace, not even a new ledger file. The ledger is opened for writing only to save.
+        step("ledger")
         ledger = open_ledger(settings, read_only=True)
         try:
             plan = plan_run(ledger, month, simulate=simulate)
             prior = ledger.load_state(plan.prior) if ledger is not None else None
             known = frozenset(prior.persons) if prior is not None else frozenset()
+            step("inputs")
             inputs = load_month(settings.data_dir, month, rule_set.rules,
                                 first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
             from cmsettle.compute.state import LedgerState
 
+            step("compute")
             result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
             run_id = _run_id(month, plan.revision, rule_set, inputs.files, plan.prior)
             payday = pay_day(month, rule_set, cal)
             if dry_run:
                 return RunOutcome(month, result, rule_set, inputs.files, True, plan.revision, run_id, pay_day=payday)
             final = simulate  # a simulated month is closed at once (no sign-off)
+            step("outputs")
             files = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
                            status="closed" if final else "draft", pay_day=payday)
             target = settings.out_dir / str(month)
             manifest_hash = out.sha256(files["manifest.json"])
             staging = _stage(files, settings.out_dir, month)
+            step("save")
             if ledger is not None:
                 ledger.dispose()
             ledger = open_ledger(settings, read_only=False)
@@ -224,6 +238,9 @@ def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile,
         "pay_lines.csv": out.pay_lines_csv(result),
         "managers.csv": out.managers_csv(result),
         "bank_transfer.csv": out.bank_csv(result, final=status == "closed"),
+        REPORT_FILE: pay_report(result, rule_set, files, run_id=run_id, revision=revision, status=status,
+                                pay_day=pay_day),
+        **payslips(result, rule_set, run_id=run_id, pay_day=pay_day),
     }
     manifest = {
         "run_id": run_id,

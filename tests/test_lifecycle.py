@@ -299,12 +299,13 @@ def test_the_sample_months_settle_in_order_and_every_refusal_holds(tmp_path: Pat
 def test_a_draft_rerun_replaces_the_draft(office: Office) -> None:
     office.keys_for_everyone()
     first = json.loads(office.ok("month", "2024-04", "--json").stdout)
-    files = {p.name: p.read_bytes() for p in (office.out / "2024-04").iterdir()}
+    files = {p.name: p.read_bytes() for p in (office.out / "2024-04").rglob("*") if p.is_file()}
     office.sign_off("2024-04", SIGNERS[:1])
     again = json.loads(office.ok("month", "2024-04", "--json").stdout)
     assert (again["revision"], again["run_id"], again["outputs"]) == (first["revision"], first["run_id"],
                                                                       first["outputs"])
-    assert {p.name: p.read_bytes() for p in (office.out / "2024-04").iterdir()} == files  # byte-identical
+    again_files = {p.name: p.read_bytes() for p in (office.out / "2024-04").rglob("*") if p.is_file()}
+    assert again_files == files  # byte-identical (payslips/ included)
     (row,) = office.status()
     assert row["state"] == "draft" and row["signatures"] == []  # the new draft is signed from the start
     ledger = office.ledger()

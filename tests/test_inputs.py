@@ -733,3 +733,10 @@ def test_alias_file_mistakes_are_found(tmp_path: Path) -> None:
     assert "headers.trades.amount: not a column of trades" in text
     assert "values.side: '买' means both buy and sell" in text and "values.colour: not a code kind" in text
     load_aliases()  # the packaged one is consistent
+
+
+def test_history_score_raw_may_be_negative(tmp_path: Path) -> None:
+    """M6 with a negative NR (D10) gives a negative score_raw; history must take it."""
+    data = make_month(tmp_path, with_rows("history", ["2024-02", "1001", "manager", "0", "0", "0", "-0.0123"]))
+    got = load(data)
+    assert any(h.score_raw == Decimal("-0.0123") for h in got.history)

@@ -174,7 +174,7 @@ TABLES: tuple[Table, ...] = (
         Col("avg_assets", AMOUNT, sign=NONNEG),
         Col("ea", AMOUNT, sign=NONNEG),
         Col("nmv", AMOUNT, sign=NONNEG),
-        Col("score_raw", AMOUNT, value=False, sign=NONNEG),
+        Col("score_raw", AMOUNT, value=False),  # may be negative: NR may be (D10)
     ), first_ledger_month_only=True),
     Table("opening", False, (
         Col("manager_id", ID),

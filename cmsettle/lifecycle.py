@@ -8,7 +8,9 @@ of manifest.json (``signed_statement``). The manifest lists every output's sha25
 every output; a signature is refused when manifest.json or any output listed in it changed since the run.
 The third signature closes the month: bank_transfer.csv is rewritten without its DRAFT line and
 closing.json, next to the manifest, records the final bank file's sha256 (the draft's stays in the
-manifest, which the signatures cover; the final file is the draft without its first line).
+manifest, which the signatures cover; the final file is the draft without its first line). pay_report.xlsx
+is rewritten in the same way, its sign-off sheet filled in and its DRAFT marks replaced
+(cmsettle.outputs.report.close_report), and its final sha256 recorded beside the bank file's.
 
 Keys live in the key store folder (``--keys``, mode 0700): ``NAME.key`` (PKCS#8 PEM, mode 0600, never
 printed) and ``NAME.pub``; the public key is registered in the ledger (table signer_key) when created.
@@ -36,6 +38,7 @@ from cmsettle.errors import NotReadyError, RefusedError
 from cmsettle.ledger.db import Ledger, RunInfo, SignatureInfo, SignerKey
 from cmsettle.months import Month
 from cmsettle.outputs import tables as out
+from cmsettle.outputs.report import REPORT_FILE, SignOff, close_report
 from cmsettle.pipeline import Settings, open_ledger, run_lock, sqlite_path
 
 ROLES = ("chief_accountant", "deputy_manager", "branch_manager")  # RULEBOOK O1, in signing order
@@ -366,14 +369,23 @@ def final_bank(draft: bytes) -> bytes:
 
 
 def _finalise(folder: Path, run: RunInfo, sigs: list[SignatureInfo], closed_at: datetime):  # noqa: ANN202
-    """Write closing.json and the final bank file (each atomically); return its sha256 and an undo."""
+    """Write closing.json, the final bank file and the signed report (each atomically); return the bank
+    file's sha256 and an undo."""
     bank = folder / BANK_FILE
     draft = bank.read_bytes()
     final = final_bank(draft)
+    report = folder / REPORT_FILE
+    report_draft = report.read_bytes() if report.is_file() else None  # none: a run from before the report
+    finals, drafts = {BANK_FILE: out.sha256(final)}, {BANK_FILE: out.sha256(draft)}
+    if report_draft is not None:
+        report_final = close_report(report_draft, json.loads((folder / MANIFEST_FILE).read_bytes()),
+                                    [SignOff(s.role, s.signer, s.signed_at, s.fingerprint) for s in sigs],
+                                    closed_at, run.manifest_sha256 or "")
+        finals[REPORT_FILE], drafts[REPORT_FILE] = out.sha256(report_final), out.sha256(report_draft)
     closing = out.canonical_json({
         "month": str(run.month), "revision": run.revision, "run_id": run.run_id, "status": "closed",
         "closed_at": _iso(closed_at), "manifest_sha256": run.manifest_sha256,
-        "outputs": {BANK_FILE: out.sha256(final)}, "draft_outputs": {BANK_FILE: out.sha256(draft)},
+        "outputs": finals, "draft_outputs": drafts,
         "signatures": [{"role": s.role, "signer": s.signer, "signed_at": _iso(s.signed_at),
                         "fingerprint": s.fingerprint, "signature": s.signature} for s in sigs],
     })
@@ -381,11 +393,15 @@ def _finalise(folder: Path, run: RunInfo, sigs: list[SignatureInfo], closed_at: 
 
     def undo() -> None:
         atomic_write(bank, draft)
+        if report_draft is not None:
+            atomic_write(report, report_draft)
         closing_path.unlink(missing_ok=True)
 
     try:
         atomic_write(closing_path, closing)
         atomic_write(bank, final)
+        if report_draft is not None:
+            atomic_write(report, report_final)
     except BaseException:
         undo()
         raise

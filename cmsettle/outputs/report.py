@@ -513,7 +513,7 @@ def _signoff_sheet(ws: Worksheet, facts: RunFacts, state: str, signoffs: Sequenc
         ("tool", f"cmsettle {facts.tool_version}"),
     ]
     if manifest_sha256:
-        facts_rows.append(("manifest", f"sha256 {manifest_sha256}"))
+        facts_rows.append(("manifest", f"manifest.json sha256 {manifest_sha256}"))
     for key, value in facts_rows:
         s.put(row, 1, cfg.text(key), bold=True)
         s.put(row, 3, value)

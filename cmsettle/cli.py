@@ -10,9 +10,10 @@ import json
 import os
 import sys
 import tomllib
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -112,6 +113,27 @@ def _money(d: Decimal) -> str:
     return f"{d:,.2f}"
 
 
+STAGE_TEXT = {"rules": "resolving the rule set", "ledger": "reading the ledger", "inputs": "reading the inputs",
+              "compute": "computing pay", "outputs": "rendering the report and payslips", "save": "saving the ledger"}
+
+
+@contextmanager
+def _progress(enabled: bool, what: str) -> Iterator[Optional[Callable[[str], None]]]:
+    """A progress bar over the run's stages (pipeline.STAGES) on stderr, gone when done; None when off."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from cmsettle.pipeline import STAGES
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(what, total=len(STAGES))
+        yield lambda stage: bar.update(task, completed=STAGES.index(stage),
+                                       description=f"{what}: {STAGE_TEXT.get(stage, stage)}")
+
+
 def _summary(outcome, *, as_json: bool, quiet: bool) -> None:  # noqa: ANN001
     res = outcome.result
     totals = {c: sum((ln.amount for ln in res.lines if ln.component == c), Decimal(0))
@@ -127,6 +149,7 @@ def _summary(outcome, *, as_json: bool, quiet: bool) -> None:  # noqa: ANN001
             "rule_set_sha256": outcome.rule_set.sha256, "totals": {k: f"{v:.2f}" for k, v in totals.items()},
             "flags": flags, "out_dir": str(outcome.out_dir) if outcome.out_dir else None,
             "outputs": outcome.outputs, "warnings": list(res.warnings), "pay_day": outcome.pay_day,
+            "status": outcome.status,
         }, ensure_ascii=False, indent=2))
         return
     if quiet:
@@ -141,11 +164,14 @@ def _summary(outcome, *, as_json: bool, quiet: bool) -> None:  # noqa: ANN001
     t.add_column("net", justify="right")
     t.add_column("flags")
     t.add_row(str(len(res.managers)), _money(totals["gross_pay"]), _money(-totals["income_tax"]),
-              _money(totals["net_pay"]), ", ".join(f"{k} {v}" for k, v in sorted(flags.items())) or "-")
+              _money(totals["net_pay"]), "\n".join(f"{k} {v}" for k, v in sorted(flags.items())) or "-")
     console.print(t)
     console.print(f"rule set {outcome.rule_set.id} ({outcome.rule_set.sha256[:12]}), pay day {outcome.pay_day}")
     if outcome.out_dir:
-        console.print(f"outputs: [bold]{outcome.out_dir}[/]")
+        slips = sum(1 for n in outcome.outputs if n.startswith("payslips/") and n.endswith(".html"))
+        console.print(f"outputs: [bold]{outcome.out_dir}[/]  (pay_report.xlsx, {slips} payslips in payslips/, "
+                      f"bank_transfer.csv{' DRAFT' if outcome.status == 'draft' else ''}, pay_lines.csv, "
+                      "managers.csv, manifest.json)", highlight=False)
 
 
 def _grade_table(outcome) -> Table:  # noqa: ANN001
@@ -173,7 +199,8 @@ def month(
     from cmsettle.pipeline import settle_month
 
     m = _month(month)
-    outcome = run(lambda: settle_month(m, settings(data, out, rules, db), dry_run=dry_run))
+    with _progress(not (quiet or as_json), f"settle {m}") as step:
+        outcome = run(lambda: settle_month(m, settings(data, out, rules, db), dry_run=dry_run, progress=step))
     if dry_run and not as_json and not quiet:
         console.print(_grade_table(outcome))
     _summary(outcome, as_json=as_json, quiet=quiet)

@@ -19,6 +19,9 @@ from cmsettle.ruleset.schema import CalendarYear
 class WorkCalendar:
     extra: dict[int, CalendarYear] = field(default_factory=dict)
     fallback_years: set[int] = field(default_factory=set)
+    _known: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _spans: dict[tuple[date, date], tuple[date, ...]] = field(default_factory=dict, init=False, repr=False,
+                                                             compare=False)
 
     def source(self, year: int) -> str:
         if year in self.extra:
@@ -30,6 +33,13 @@ class WorkCalendar:
             return "Monday-Friday fallback"
 
     def is_workday(self, day: date) -> bool:
+        """Memoised per day: a month of thousands of managers asks about the same thirty days."""
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         cal = self.extra.get(day.year)
         if cal is not None:
             if day in cal.workdays:
@@ -44,13 +54,16 @@ class WorkCalendar:
             return day.weekday() < 5
 
     def workdays(self, first: date, last: date) -> list[date]:
-        out = []
-        d = first
-        while d <= last:
-            if self.is_workday(d):
-                out.append(d)
-            d += timedelta(days=1)
-        return out
+        span = self._spans.get((first, last))
+        if span is None:
+            out = []
+            d = first
+            while d <= last:
+                if self.is_workday(d):
+                    out.append(d)
+                d += timedelta(days=1)
+            span = self._spans[(first, last)] = tuple(out)
+        return list(span)
 
     def count(self, first: date, last: date) -> int:
         return len(self.workdays(first, last)) if first <= last else 0

@@ -245,9 +245,16 @@ def settle(
 
     hired = {r.manager_id: Month.of(r.hire_date) for r in roster}
 
+    # Indexes over the complete records (in their order), so each manager's look-up is not a scan of all.
+    records_of: dict[str, list[tuple[Month, MonthRecord]]] = {}
+    team_of: dict[tuple[Month, str | None], list[MonthRecord]] = {}
+    for (i, m), rec in records.items():
+        records_of.setdefault(i, []).append((m, rec))
+        team_of.setdefault((m, rec.supervisor_id), []).append(rec)
+
     def history_of(mid: str) -> dict[Month, MonthRecord]:
         """The manager's records of months in which they were employed (M2: not before the hire month)."""
-        return {m: rec for (i, m), rec in records.items() if i == mid and m >= hired[mid]}
+        return {m: rec for m, rec in records_of.get(mid, ()) if m >= hired[mid]}
 
     reports: dict[str, list[RosterRow]] = {}
     for r in roster:  # D24: direct reports are the managers settled in M with this supervisor
@@ -277,7 +284,7 @@ def settle(
                     and facts.of(mid).avg_assets >= t.station_candidate_assets):
                 flags[mid].add("station_manager_candidate")
         if r.position == "station_manager":  # T4 (D25)
-            ok, note = _station_conditions(r, month, records, reports.get(mid, []), rules)
+            ok, note = _station_conditions(r, month, records, reports.get(mid, []), rules, team_of)
             qualified_station[mid] = ok
             if not ok:
                 flags[mid].add("revoke_station_manager")
@@ -631,8 +638,16 @@ def _release(mid: str, holds: list[Hold], status: dict[str, str]) -> tuple[Decim
     return released, keep, "; ".join(texts)
 
 
-def _station_conditions(r: RosterRow, month: Month, records: dict, mine: list[RosterRow], rules: RuleSet) -> tuple[bool, str]:
-    """T4/D25: from position_since + 3 (always when blank), on the last three months."""
+def _station_conditions(r: RosterRow, month: Month, records: dict, mine: list[RosterRow], rules: RuleSet,
+                        team_of: dict[tuple[Month, str | None], list] | None = None) -> tuple[bool, str]:
+    """T4/D25: from position_since + 3 (always when blank), on the last three months.
+
+    ``team_of``: the records by (month, supervisor_id), in the order of ``records`` (built when not given).
+    """
+    if team_of is None:
+        team_of = {}
+        for (_, mm), rec in records.items():
+            team_of.setdefault((mm, rec.supervisor_id), []).append(rec)
     t = rules.teams
     if r.position_since is not None and month < Month.of(r.position_since).add(t.station_grace_months):
         return True, f"T4 grace period until {Month.of(r.position_since).add(t.station_grace_months)}"
@@ -644,7 +659,7 @@ def _station_conditions(r: RosterRow, month: Month, records: dict, mine: list[Ro
     for m in months:
         own = records.get((mid, m))
         # direct reports of that month: as recorded then (ledger months), or the current team (history months)
-        team = [rec for (i, mm), rec in records.items() if mm == m and rec.supervisor_id == mid] if (
+        team = list(team_of.get((m, mid), ())) if (
             own is not None and own.source == "ledger") else [
             records[(x.manager_id, m)] for x in mine if (x.manager_id, m) in records]
         counts.append(sum(1 for rec in team if at_least(rec.grade, "assistant")))

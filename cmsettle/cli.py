@@ -123,7 +123,8 @@ def _progress(enabled: bool, what: str) -> Iterator[Optional[Callable[[str], Non
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn)
 
     from cmsettle.pipeline import STAGES
 

@@ -375,8 +375,8 @@ def _properties(wb: Workbook, facts: RunFacts, cfg: ReportConfig, created: datet
 
 
 def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime) -> bytes:
-    """Save ``wb`` byte-reproducibly: fixed core properties, zip entries in openpyxl's (fixed) order with a
-    fixed date, mode and compression."""
+    """Save ``wb`` byte-reproducibly: fixed core properties, zip entries in a fixed order ([Content_Types].xml
+    first, then openpyxl's order) with a fixed date, mode and compression."""
     buf = io.BytesIO()
     wb.save(buf)  # sets properties.modified from the clock: core.xml is replaced below
     props = copy.copy(wb.properties)
@@ -385,7 +385,8 @@ def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime) -> by
     stamp = max(_ZIP_DATE_MIN, _naive(modified).timetuple()[:6])
     out = io.BytesIO()
     with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
+        names = src.namelist()
+        for name in sorted(names, key=lambda n: (n != "[Content_Types].xml", names.index(n))):
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 0

@@ -108,7 +108,8 @@ def explain(line: PayLine, spec: Mapping[str, Any], fields: Mapping[str, Mapping
         f = dict(fields[lang], amount=fmt_money(abs(line.amount)))
         parts = [spec.get("parts", {}).get(r, {}).get(lang) for r in line.rule.split(";") if r]
         f["parts"] = ("；" if lang == "zh" else "; ").join(fmt.vformat(str(p), (), f) for p in parts if p)
-        out[lang] = fmt.vformat(str(spec[lang]), (), f)
+        text = fmt.vformat(str(spec[lang]), (), f)
+        out[lang] = text[:1].upper() + text[1:]  # an English reason may start with a part ("first ...")
     return out
 
 
@@ -255,11 +256,13 @@ def html_to_pdf(html: bytes, templates: Path = TEMPLATES_DIR) -> bytes:
 def payslips(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_day: str,
              config: ReportConfig | None = None, pdf: bool | None = None,
              templates: Path = TEMPLATES_DIR) -> dict[str, bytes]:
-    """``{"payslips/<manager_id>.html": bytes}`` for everyone settled (and ``.pdf`` with WeasyPrint;
-    ``pdf=None``: when it is installed)."""
+    """``{"payslips/<manager_id>.html": bytes}`` for everyone settled, and ``.pdf`` with WeasyPrint
+    (``pdf=None``: as report.yaml's ``payslip.pdf`` says; ``auto``: when WeasyPrint is installed)."""
     cfg = config or load_config()
     explanations = load_explanations()
-    with_pdf = weasyprint_available() if pdf is None else pdf
+    if pdf is None:
+        pdf = str(cfg.data["payslip"].get("pdf", "auto")) == "auto" and weasyprint_available()
+    with_pdf = pdf
     out: dict[str, bytes] = {}
     for m in result.managers:
         html = render_payslip(payslip_context(m, result, rule_set, run_id=run_id, pay_day=pay_day, cfg=cfg,

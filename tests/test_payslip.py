@@ -1,0 +1,257 @@
+"""payslips/<manager_id>.html (issue 8) on the sample months.
+
+Checks: one payslip per person, holding exactly one person's id and no other person's id, name, ID card
+or bank number; ID and bank numbers masked; every pay line with its amount, a plain-language reason in
+Chinese and English and the formula (except a referral's, which names the referred person); the grade
+and what it takes to reach the next one; every explanation of explanations.yaml fills in; the language
+setting; optional PDF.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from cmsettle import DEFAULT_RULES_DIR, PROJECT_ROOT
+from cmsettle.compute.lines import COMPONENTS, PayLine
+from cmsettle.months import Month
+from cmsettle.money import fmt_money
+from cmsettle.outputs.payslip import (
+    HIDDEN, PAYSLIP_DIR, explain, figures, load_explanations, mask_account, mask_id_number, next_grade_text,
+    payslips, redactor, rule_figures, weasyprint_available,
+)
+from cmsettle.outputs.report import load_config, parse_config
+from cmsettle.pipeline import RunOutcome, Settings, settle_month
+from cmsettle.simulate import simulate_months
+
+SAMPLE = PROJECT_ROOT / "sample_data"
+CFG = load_config()
+
+
+@pytest.fixture(scope="module")
+def months(tmp_path_factory: pytest.TempPathFactory) -> list[RunOutcome]:
+    tmp = tmp_path_factory.mktemp("payslips")
+    settings = Settings(data_dir=SAMPLE, out_dir=tmp / "out", rules_dir=DEFAULT_RULES_DIR,
+                        db_url=f"sqlite:///{tmp / 'ledger.db'}")
+    return simulate_months(Month.parse("2024-03"), Month.parse("2024-05"), settings)
+
+
+@pytest.fixture(scope="module")
+def march(months: list[RunOutcome]) -> RunOutcome:
+    return months[0]
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    p = _Text()
+    p.feed(re.sub(r"<style>.*?</style>", "", html, flags=re.S))
+    return " ".join(p.parts)
+
+
+def slips(outcome: RunOutcome) -> dict[str, str]:
+    assert outcome.out_dir is not None
+    folder = outcome.out_dir / PAYSLIP_DIR
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.html"))}
+
+
+def whole(number: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9]){re.escape(number)}(?![0-9])")
+
+
+# ---- one person per payslip ----------------------------------------------------------------------------
+
+def test_one_payslip_per_person_in_the_manifest(months: list[RunOutcome]) -> None:
+    for o in months:
+        assert set(slips(o)) == {m.manager_id for m in o.result.managers}
+        assert {n for n in o.outputs if n.startswith(f"{PAYSLIP_DIR}/")} == {
+            f"{PAYSLIP_DIR}/{m.manager_id}.html" for m in o.result.managers} | {
+            f"{PAYSLIP_DIR}/{m.manager_id}.pdf" for m in o.result.managers if weasyprint_available()}
+
+
+def test_each_payslip_holds_exactly_one_persons_id(months: list[RunOutcome]) -> None:
+    for o in months:
+        ids = [m.manager_id for m in o.result.managers]
+        for me, html in slips(o).items():
+            found = {i for i in ids if whole(i).search(html)}
+            assert found == {me}, (str(o.month), me, found - {me})
+
+
+def test_nothing_about_anyone_else(months: list[RunOutcome]) -> None:
+    """No other person's name, ID card number or bank account (not even masked), and not one's own in full."""
+    for o in months:
+        people = {m.manager_id: m for m in o.result.managers}
+        for me, html in slips(o).items():
+            text = visible_text(html)
+            for other in people.values():
+                if other.manager_id == me:
+                    continue
+                if other.name not in people[me].name:
+                    assert other.name not in text, (me, other.name)
+                for secret, masked in ((other.id_number, mask_id_number(other.id_number)),
+                                       (other.bank_account, mask_account(other.bank_account))):
+                    if secret:
+                        assert secret not in html and masked not in html, (me, other.manager_id)
+            mine = people[me]
+            for secret in (mine.id_number, mine.bank_account):
+                assert not secret or secret not in html
+
+
+def test_the_referral_formula_naming_the_referred_person_is_left_out(march: RunOutcome) -> None:
+    html = slips(march)["800002"]  # 于怡 referred 800030 李卫静: P9 bonus in 2024-03 (sample README)
+    assert "增员奖励" in html and fmt_money(march.result.amount("800002", "referral_bonus")) == "200.00"
+    assert "800030" not in html and "李卫静" not in html
+    referral = next(ln for ln in march.result.lines_of("800002") if ln.component == "referral_bonus")
+    assert "800030" in referral.detail  # the formula in pay_lines.csv does name them
+
+
+def test_redactor_blots_out_other_ids_and_names(march: RunOutcome) -> None:
+    hide = redactor(march.result, "800002")
+    assert hide("800030 (manager) referred; 李卫静; 1800030; 800002 于怡") == (
+        f"{HIDDEN} (manager) referred; {HIDDEN}; 1800030; 800002 于怡")
+
+
+# ---- masking ---------------------------------------------------------------------------------------------
+
+def test_masks() -> None:
+    assert mask_id_number("110105199001011234") == "110105********1234"
+    assert mask_id_number("11010519900101123X") == "110105********123X"
+    assert mask_account("6222021234561234") == "************1234"
+    assert mask_account("6222025333041094475") == "***************4475"
+    assert mask_account(None) == mask_id_number(None) == "" and mask_account("123") == "***"
+
+
+def test_payslips_show_masked_numbers(march: RunOutcome) -> None:
+    for m in march.result.managers:
+        html = slips(march)[m.manager_id]
+        if m.id_number:
+            assert mask_id_number(m.id_number) in html and m.id_number[6:-4] not in html
+        if m.bank_account:
+            assert mask_account(m.bank_account) in html
+
+
+# ---- lines and their reasons --------------------------------------------------------------------------------
+
+def test_every_line_with_amount_reason_and_formula(march: RunOutcome) -> None:
+    explanations = load_explanations()
+    for m in march.result.managers:
+        html = slips(march)[m.manager_id]
+        for ln in march.result.lines_of(m.manager_id):
+            row = html.split(f"{CFG.pair('components', ln.component)[0]}</span>", 1)
+            assert len(row) == 2, (m.manager_id, ln.component)
+            assert f">{fmt_money(ln.amount)}<" in row[1][:400], (m.manager_id, ln.component)
+            reason = re.search(r'<td class="why">\s*<span class="zh">([^<]+)</span>\s*<span class="en">([^<]+)<',
+                               row[1][:3000])
+            assert reason and len(reason[1]) > 5 and len(reason[2]) > 5, (m.manager_id, ln.component)
+            if explanations[ln.component].get("formula", True) and ln.detail:
+                assert "Formula:" in row[1][:3000]
+    net = march.result.amount("800002", "net_pay")
+    assert f">{fmt_money(net)}<" in slips(march)["800002"]
+
+
+def test_reasons_carry_the_persons_figures(march: RunOutcome) -> None:
+    m = next(x for x in march.result.managers if x.manager_id == "800002")
+    explanations = load_explanations()
+    fields = {lang: figures(m, march.rule_set.rules, CFG, lang) for lang in ("zh", "en")}
+    ln = next(x for x in march.result.lines_of("800002") if x.component == "account_bonus")
+    why = explain(ln, explanations["account_bonus"], fields)
+    assert why["zh"] == f"本月有效新开户 {int(m.ea)} 户（机构户按 3 户计），每户 50.00 元。"
+    assert why["en"] == f"{int(m.ea)} effective new accounts this month (an institution counts 3), 50.00 each."
+    att = PayLine("800002", "attendance_deduction", Decimal("-150.00"), "A1;A2", "x")
+    why = explain(att, explanations["attendance_deduction"], fields)
+    assert "迟到、早退每次 50.00 元；事假按天扣日工资（日工资 = 固定标准 ÷ 21.75）" in why["zh"]
+
+
+def test_every_explanation_fills_in() -> None:
+    """Each component and each of its parts, with the figures of a person of every grade."""
+    from cmsettle.ruleset.loader import resolve
+
+    rules = resolve(DEFAULT_RULES_DIR, Month.parse("2024-03")).rules
+    explanations = load_explanations()
+    assert set(explanations) == set(COMPONENTS)
+    base = rule_figures(rules)
+    for grade in CFG.data["grades"]:
+        m = _person(grade)
+        fields = {lang: figures(m, rules, CFG, lang, base) for lang in ("zh", "en")}
+        for component, spec in explanations.items():
+            rule = ";".join(spec.get("parts", {})) or "X"
+            why = explain(PayLine("1", component, Decimal("-1.00"), rule, ""), spec, fields)
+            assert why["zh"] and why["en"] and "{" not in why["zh"] + why["en"], component
+
+
+def _person(grade: str):  # noqa: ANN202
+    from cmsettle.compute.settle import ManagerResult
+
+    z = Decimal(0)
+    return ManagerResult(manager_id="1", name="测试", position="marketer", grade_in_effect=grade, grade_next=grade,
+                         grade_rule="", avg_assets=Decimal(1000000), a3=Decimal("2512345.678"), ea=Decimal(3),
+                         nmv=z, net_revenue=z, score_raw=Decimal("0.9"), score_applied=Decimal("0.9"),
+                         management_score=Decimal(100), flags=())
+
+
+# ---- the grade ------------------------------------------------------------------------------------------------
+
+def test_what_it_takes_to_reach_the_next_grade(march: RunOutcome) -> None:
+    rules = march.rule_set.rules
+    text = next_grade_text(_person("assistant"), rules, CFG)
+    assert text["zh"] == ["晋升营销经理：A3 需连续两个月达到 3,000,000.00（本月 A3 2,512,345.68，差 487,654.32）。"]
+    assert text["en"][0].startswith("To manager: A3 of at least 3,000,000.00 in two consecutive months")
+    assert next_grade_text(_person("chief"), rules, CFG)["zh"] == ["您已是最高职级。"]
+    reached = next_grade_text(replace(_person("manager"), a3=Decimal(6000000)), rules, CFG)["zh"][0]
+    assert "6,000,000.00" in reached and "已达到" in reached
+    trainee = next_grade_text(_person("trainee"), rules, CFG)["zh"]
+    assert trainee[0].startswith("晋升客户经理助理：A3 需连续两个月达到 500,000.00") and "1" in trainee[1]
+    m = next(x for x in march.result.managers if x.manager_id == "800026")
+    html = slips(march)["800026"]
+    assert next_grade_text(m, rules, CFG)["zh"][0] in html and "晋升条件" in html
+    assert m.grade_reason in html
+
+
+# ---- language, Chinese text, PDF --------------------------------------------------------------------------------
+
+def test_chinese_renders_as_utf8_with_a_print_stylesheet(march: RunOutcome) -> None:
+    html = slips(march)["800002"]
+    assert html.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in html and 'lang="zh-CN"' in html
+    assert "工资条" in html and "@page { size: A4" in html and "Noto Sans CJK SC" in html
+    assert "于怡" in html and "城南驻点" in html
+
+
+@pytest.mark.parametrize(("language", "present", "absent"), [("zh", "工资条", "Payslip"), ("en", "Payslip", "工资条")])
+def test_language_setting(march: RunOutcome, language: str, present: str, absent: str) -> None:
+    cfg = parse_config({**CFG.data, "language": language})
+    out = payslips(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, config=cfg, pdf=False)
+    text = visible_text(out[f"{PAYSLIP_DIR}/800002.html"].decode("utf-8"))
+    assert present in text and absent not in text
+
+
+def test_payslips_are_byte_reproducible(march: RunOutcome) -> None:
+    a = payslips(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
+    b = payslips(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
+    assert a == b and all(a[n] == (march.out_dir / n).read_bytes() for n in a)  # type: ignore[operator]
+
+
+@pytest.mark.skipif(not weasyprint_available(), reason="WeasyPrint not installed (pip install -e '.[pdf]')")
+def test_pdf_with_weasyprint(march: RunOutcome) -> None:
+    assert march.out_dir is not None
+    pdf = (march.out_dir / PAYSLIP_DIR / "800002.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    again = payslips(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=True)
+    assert again[f"{PAYSLIP_DIR}/800002.pdf"] == pdf
+
+
+def test_output_folder_layout(march: RunOutcome) -> None:
+    assert march.out_dir is not None
+    assert sorted(p.name for p in Path(march.out_dir).iterdir()) == [
+        "bank_transfer.csv", "managers.csv", "manifest.json", "pay_lines.csv", "pay_report.xlsx", "payslips"]

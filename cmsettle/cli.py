@@ -79,11 +79,14 @@ def settings(data: Optional[str], out: Optional[str], rules: Optional[str], db: 
     except Exception:  # noqa: BLE001  any malformed URL is a usage error (exit 2)
         raise typer.BadParameter(f"{db_url!r} is not a database URL (e.g. sqlite:///./cmsettle.db or "
                                  "postgresql://user@host/db)", param_hint="--db") from None
+    from cmsettle.cli_audit import audit_file
+
     return Settings(
         data_dir=Path(_setting(data, "CMSETTLE_DATA", "data", "./data")),
         out_dir=Path(_setting(out, "CMSETTLE_OUT", "out", "./out")),
         rules_dir=Path(_setting(rules, "CMSETTLE_RULES", "rules", str(DEFAULT_RULES_DIR))),
         db_url=db_url,
+        audit_file=audit_file(db_url),
     )
 
 
@@ -293,6 +296,10 @@ try:  # sign-off, keys, reopen (issue 7) register their commands here
 except ImportError:  # pragma: no cover
     pass
 
+from cmsettle.cli_audit import register as _register_audit  # noqa: E402  audit verify, purge, the log file
+
+_register_audit(app)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -302,8 +309,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="print the version")] = False) -> None:
+                                                help="print the version")] = False,
+          log: Annotated[Optional[str], typer.Option("--log", help="append one line per command to FILE "
+                                                     "[CMSETTLE_LOG]", metavar="FILE")] = None,
+          audit: Annotated[Optional[str], typer.Option("--audit", help="the audit log's JSON-lines file "
+                                                       "[CMSETTLE_AUDIT, <ledger>.audit.jsonl]", metavar="FILE")] = None,
+          ) -> None:
     """cmsettle: month-end pay settlement for account managers (客户经理)."""
+    from cmsettle.cli_audit import set_global_options
+
+    set_global_options(log=log, audit=audit)
 
 
 def main() -> None:

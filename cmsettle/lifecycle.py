@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.exc import IntegrityError
 
+from cmsettle import audit
 from cmsettle.errors import NotReadyError, RefusedError
 from cmsettle.ledger.db import Ledger, RunInfo, SignatureInfo, SignerKey
 from cmsettle.months import Month
@@ -129,10 +130,15 @@ def create_key(name: str, settings: Settings) -> KeyOutcome:
         else:
             _write_new(pub_path, pem.encode("ascii"), 0o644)
         fp = fingerprint(public)
+        now = _now()
         try:
-            ledger.add_signer_key(SignerKey(name, pem, fp, _now()))
+            with ledger.engine.begin() as conn:
+                ledger.add_signer_key(SignerKey(name, pem, fp, now), conn=conn)
+                audit.append(conn, "keys_create", month=None, actor=settings.actor, at=now,
+                             data={"name": name, "fingerprint": fp, "public_key": pem, "created": created})
         except IntegrityError:
             raise RefusedError(f"signer {name} was registered at the same moment by another session") from None
+        audit.after_commit(settings, ledger.engine)
         return KeyOutcome(name, fp, priv_path, pub_path, created)
     finally:
         ledger.dispose()
@@ -280,11 +286,19 @@ def _sign(ledger: Ledger, month: Month, role: str, signer: str, private: Ed25519
                 fingerprint=key.fingerprint,
             )
             ledger.add_signature(conn, sig)
+            audit.append(conn, "sign", month=month, actor=settings.actor, at=now, data={
+                "run_id": run.run_id, "revision": run.revision, "role": role, "signer": signer,
+                "fingerprint": key.fingerprint, "public_key": key.public_key,
+                "manifest_sha256": sig.manifest_sha256, "signature": sig.signature})
             closing = len(sigs) + 1 == len(ROLES)
             bank_sha = None
             if closing:
                 ledger.set_status(run.id, "closed", closed_at=now, conn=conn)
                 bank_sha, undo = _finalise(folder, run, [*sigs, sig], now)  # the last step before commit
+                audit.append(conn, "close", month=month, actor=settings.actor, at=now, data={
+                    "run_id": run.run_id, "revision": run.revision, "closed_at": _iso(now),
+                    "closing_sha256": out.sha256((folder / CLOSING_FILE).read_bytes()),
+                    "outputs": json.loads((folder / CLOSING_FILE).read_bytes()).get("outputs", {})})
     except BaseException as exc:
         if undo is not None:  # the transaction did not commit: the bank file goes back to its draft
             undo()
@@ -292,6 +306,7 @@ def _sign(ledger: Ledger, month: Month, role: str, signer: str, private: Ed25519
             raise RefusedError(f"{month}: another {role} signature was stored at the same moment; "
                                "see `settle status`") from None
         raise
+    audit.after_commit(settings, ledger.engine)
     return SignOutcome(
         month=month, revision=run.revision, role=role, signer=signer, fingerprint=key.fingerprint, signed_at=now,
         manifest_sha256=sig.manifest_sha256, count=len(sigs) + 1, closed=closing,
@@ -392,14 +407,14 @@ def _finalise(folder: Path, run: RunInfo, sigs: list[SignatureInfo], closed_at: 
     closing_path = folder / CLOSING_FILE
 
     def undo() -> None:
-        atomic_write(bank, draft)
+        atomic_write(bank, draft, mode=0o600)
         if report_draft is not None:
             atomic_write(report, report_draft)
         closing_path.unlink(missing_ok=True)
 
     try:
         atomic_write(closing_path, closing)
-        atomic_write(bank, final)
+        atomic_write(bank, final, mode=0o600)
         if report_draft is not None:
             atomic_write(report, report_final)
     except BaseException:
@@ -408,11 +423,13 @@ def _finalise(folder: Path, run: RunInfo, sigs: list[SignatureInfo], closed_at: 
     return out.sha256(final), undo
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` with a temporary file and a rename: readers see the old or the new file."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` by ``data`` with a temporary file and a rename: readers see the old or the new file.
+    ``mode`` from the first byte (0o600 for the bank file: its owner only)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
     try:
-        with open(tmp, "wb") as fh:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -476,9 +493,15 @@ def reopen_month(month: Month, reason: str, settings: Settings) -> ReopenOutcome
                     if kept.exists():
                         raise RefusedError(f"{kept} exists already; move it away to reopen {month}")
                 ledger.mark_reopened(conn, run.id, reason, str(kept) if kept else run.output_dir)
+                audit.append(conn, "reopen", month=month, actor=settings.actor, at=_now(), data={
+                    "run_id": run.run_id, "revision": run.revision, "reason": reason,
+                    "kept_at": str(kept) if kept else None,
+                    "discarded": [{"month": str(r.month), "revision": r.revision, "run_id": r.run_id}
+                                  for r in sorted(later.values(), key=lambda r: r.month)]})
                 if folder is not None and kept is not None:
                     folder.rename(kept)  # the last step before commit
                     moved = (kept, folder)
+            audit.after_commit(settings, ledger.engine)
         except BaseException:
             if moved is not None:
                 moved[0].rename(moved[1])

@@ -1,18 +1,23 @@
 """The month-end run, top to bottom (STYLE.md example 2).
 
 resolve rules → open ledger and plan the run (O1-O3) → load and validate inputs → compute (pure)
-→ render outputs into a temporary folder → save the ledger in one transaction, moving the outputs
-into place as its last step → report. A dry run stops after computing and writes nothing anywhere.
+→ render outputs into a temporary folder → save the ledger and its audit entries in one transaction
+→ move the outputs into place and append the audit file → report. A dry run stops after computing and
+writes nothing anywhere. The commit is the point of no return: a process killed after it leaves the
+outputs staged and the audit file behind, and the next command under the run lock completes both
+(cmsettle.audit.recover); killed before it, the ledger, the outputs and the audit log are as they were.
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +25,7 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from cmsettle import __version__
+from cmsettle import __version__, audit
 from cmsettle.compute.settle import MonthResult, settle
 from cmsettle.errors import NotReadyError, RefusedError
 from cmsettle.inputs import load_month
@@ -41,7 +46,8 @@ class Settings:
     rules_dir: Path
     db_url: str
     keys_dir: Path = Path("keys")
-    actor: str = field(default_factory=lambda: os.environ.get("USER", "cmsettle"))
+    actor: str = field(default_factory=lambda: os.environ.get("USER") or _login())
+    audit_file: Path | None = None  # the audit log's JSON-lines copy (None: the ledger's table only)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,14 @@ class RunOutcome:
     status: str = "draft"  # draft, or closed for a simulated month
 
 
+def _login() -> str:
+    """The OS user running the command (the actor of its audit entries)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001  no user name at all (e.g. a container without /etc/passwd entry)
+        return "cmsettle"
+
+
 def sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     return Path(url[len(prefix):]) if url.startswith(prefix) else None
@@ -73,6 +87,7 @@ def run_lock(settings: Settings) -> Iterator[None]:
     lock = FileLock(str(target), timeout=0)
     try:
         with lock:
+            audit.recover(settings)  # complete what a process killed after its commit left undone
             yield
     except Timeout:
         raise RefusedError(f"another cmsettle run holds the lock {target}; try again when it has finished") from None
@@ -162,9 +177,18 @@ def pay_day(month: Month, rules: LoadedRuleSet, cal: WorkCalendar) -> str:
 STAGES = ("rules", "ledger", "inputs", "compute", "outputs", "save")
 
 
+def crash_point(stage: str) -> None:
+    """Test-only (tests/test_crash.py): CMSETTLE_TEST_CRASH_AT=<stage> kills this process here, as a
+    power cut or `kill -9` would."""
+    if os.environ.get("CMSETTLE_TEST_CRASH_AT") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, simulate: bool = False,
                  progress: Callable[[str], None] | None = None) -> RunOutcome:
     step = progress or (lambda stage: None)
+    if simulate:  # a scratch ledger: its entries stay in it, the real audit file is never touched
+        settings = replace(settings, audit_file=None)
     step("rules")
     rule_set = resolve(settings.rules_dir, month)
     cal = WorkCalendar(dict(rule_set.rules.calendar))
@@ -180,10 +204,12 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
             step("inputs")
             inputs = load_month(settings.data_dir, month, rule_set.rules,
                                 first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
+            crash_point("inputs")
             from cmsettle.compute.state import LedgerState
 
             step("compute")
             result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
+            crash_point("compute")
             run_id = _run_id(month, plan.revision, rule_set, inputs.files, plan.prior)
             payday = pay_day(month, rule_set, cal)
             if dry_run:
@@ -199,22 +225,39 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
             if ledger is not None:
                 ledger.dispose()
             ledger = open_ledger(settings, read_only=False)
+            now = datetime.now(timezone.utc)
+            applied = {m.manager_id for m in result.managers if m.grade_rule == "G7"}
+            hashes = {n: out.sha256(b) for n, b in files.items()}
+
+            def record(conn, rid: int) -> None:  # noqa: ANN001  inside the transaction, last
+                audit.record_run(
+                    conn, month=month, run_id=run_id, revision=plan.revision, status="closed" if final else "draft",
+                    mode="simulate" if simulate else "month", rule_set=rule_set, inputs=inputs.files,
+                    outputs=hashes, manifest_sha256=manifest_hash, output_dir=str(target), replaced=plan.replace,
+                    reopen_reason=plan.reopen_reason, actor=settings.actor, at=now,
+                    overrides=[o for o in inputs.overrides if o.manager_id in applied])
+                crash_point("ledger")
+
             try:
                 ledger.save_run(
                     month=month, state=result.state, lines=list(result.lines),
                     manager_rows=[dict(out.manager_row(str(month), m), grade_reason=m.grade_reason)
                                   for m in result.managers],
                     rule_set_id=rule_set.id, rule_set_sha256=rule_set.sha256, manifest_sha256=manifest_hash,
-                    run_id=run_id, created_at=datetime.now(timezone.utc), output_dir=str(target),
+                    run_id=run_id, created_at=now, output_dir=str(target),
                     mode="simulate" if simulate else "month", status="closed" if final else "draft",
                     replace_run=plan.replace.id if plan.replace else None, revision=plan.revision,
                     reopen_reason=plan.reopen_reason,
-                    on_commit=lambda conn, rid: _swap_into_place(staging, target),
+                    on_commit=record,
                 )
-            finally:
+            except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
+                raise
+            crash_point("commit")
+            swap_into_place(staging, target)  # should this fail, the next command under the lock completes it
+            audit.after_commit(settings, ledger.engine)
             return RunOutcome(month, result, rule_set, inputs.files, False, plan.revision, run_id, target,
-                              {n: out.sha256(b) for n, b in files.items()}, payday,
+                              hashes, payday,
                               "closed (simulated)" if final else "draft")
         finally:
             if ledger is not None:
@@ -261,14 +304,28 @@ def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile,
     return outputs
 
 
+def private_output(name: str) -> bool:
+    """The outputs with bank numbers or one person's pay: readable by their owner only (mode 600)."""
+    return name == "bank_transfer.csv" or name.startswith("payslips/")
+
+
 def _stage(files: dict[str, bytes], out_dir: Path, month: Month) -> Path:
+    """Write the outputs into ``<out>/.<month>.<pid>.<random>/`` (mode 700), each file with its mode from
+    the first byte; audit.recover tells a dead process's staging folder by the pid."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{month}.", dir=out_dir))
-    out.write_files(staging, files)
+    staging = Path(tempfile.mkdtemp(prefix=f".{month}.{os.getpid()}.", dir=out_dir))
+    for i, (name, data) in enumerate(files.items()):
+        if i == len(files) // 2:
+            crash_point("outputs")
+        path = staging / name
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private_output(name) else 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
     return staging
 
 
-def _swap_into_place(staging: Path, target: Path) -> None:
+def swap_into_place(staging: Path, target: Path) -> None:
     """Replace the month's output folder by the staged one with renames (never half a folder)."""
     old = None
     if target.exists():

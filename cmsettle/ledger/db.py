@@ -358,10 +358,15 @@ class Ledger:
             return None
         return SignerKey(r["name"], r["public_key"], r["fingerprint"], utc(r["created_at"]))
 
-    def add_signer_key(self, key: SignerKey) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(T.signer_key).values(
-                name=key.name, public_key=key.public_key, fingerprint=key.fingerprint, created_at=key.created_at))
+    def add_signer_key(self, key: SignerKey, conn: Connection | None = None) -> None:
+        """Register a signer's public key, in ``conn``'s transaction when given (with its audit entry)."""
+        stmt = insert(T.signer_key).values(
+            name=key.name, public_key=key.public_key, fingerprint=key.fingerprint, created_at=key.created_at)
+        if conn is not None:
+            conn.execute(stmt)
+            return
+        with self.engine.begin() as c:
+            c.execute(stmt)
 
     def mark_reopened(self, conn: Connection, run_id: int, reason: str, output_dir: str | None) -> None:
         """A closed run becomes ``reopened``: it stays in the ledger with its closing time, the reason and

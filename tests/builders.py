@@ -22,7 +22,7 @@ from cmsettle.compute.settle import MonthResult, settle
 from cmsettle.compute.state import LedgerState
 from cmsettle.model import (
     ASSET_COLUMNS, CLIENT_COLUMNS, FUND_SALE_COLUMNS, TRADE_COLUMNS, AttendanceRow, DeductionRow, HistoryRow,
-    ManagementRow, MonthInputs, OpeningRow, OverrideRow, PenaltyRow, ReferralRow, RosterRow,
+    ManagementRow, MonthInputs, OpeningRow, OverrideRow, PenaltyRow, ReferralRow, RosterRow, typed_frame,
 )
 from cmsettle.months import Month
 from cmsettle.ruleset.loader import parse_ruleset
@@ -143,13 +143,14 @@ class MonthBuilder:
 
     # ---- run ----------------------------------------------------------------------------------------
     def inputs(self) -> MonthInputs:
-        def frame(rows: list[dict], cols: list[str]) -> pd.DataFrame:
-            return pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in cols})
+        def frame(table: str, rows: list[dict], cols: list[str]) -> pd.DataFrame:
+            """The large tables in the dtypes validation gives them (cmsettle.model.FRAME_SCHEMA)."""
+            return typed_frame(table, {c: [r[c] for r in rows] for c in cols})
 
         return MonthInputs(
-            month=self.month, roster=tuple(self.roster), clients=frame(self.clients, CLIENT_COLUMNS),
-            assets=frame(self.assets, ASSET_COLUMNS), trades=frame(self.trades, TRADE_COLUMNS),
-            fund_sales=frame(self.fund_sales, FUND_SALE_COLUMNS), attendance=tuple(self.attendance),
+            month=self.month, roster=tuple(self.roster), clients=frame("clients", self.clients, CLIENT_COLUMNS),
+            assets=frame("assets", self.assets, ASSET_COLUMNS), trades=frame("trades", self.trades, TRADE_COLUMNS),
+            fund_sales=frame("fund_sales", self.fund_sales, FUND_SALE_COLUMNS), attendance=tuple(self.attendance),
             management=tuple(self.management), penalties=tuple(self.penalties), referrals=tuple(self.referrals),
             deductions=tuple(self.deductions), overrides=tuple(self.overrides), history=tuple(self.history),
             opening=tuple(self.opening),

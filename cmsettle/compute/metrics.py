@@ -1,17 +1,31 @@
 """Client-level facts aggregated per manager: RULEBOOK M1, M3, M4, M5 and the inputs of P5, P6, TX1, X2.
 
-Vectorised with pandas over the large tables; amounts stay exact ``Decimal`` objects, so every sum
-is exact. M5 is linear in turnover, so it is computed from the turnover summed per
-(manager, commission_rate): the same figure as the row-by-row sum, without rounding in between.
+Vectorised over the large tables in the dtypes of :mod:`cmsettle.model` (ids and codes as category codes,
+amounts as exact scaled integers), with no Python step per trade or per client.
+
+Where exactness is kept: every amount column arrives as int64 unscaled values (amount x 10**s, exact:
+validation parsed the text digit by digit, no float). Sums per client, per manager or per (manager,
+commission rate) are int64 sums of those integers (``np.add.at``), exact as long as they cannot overflow,
+which is checked before (else the same sums run on Python integers). Only the per-manager (or per-client)
+totals become ``Decimal``, as ``Decimal(total).scaleb(-s)``: the exact sum. M5 is linear in turnover, so
+it is computed from the turnover summed per (manager, commission_rate) times the exact factor of that rate,
+``rate x (1 - revenue tax) - regulatory fee``: the same figure as the row-by-row sum of Decimals, rounded
+once at the end. A column that does not fit int64 (the ``object`` fallback of the model) is summed as
+Decimals, per group, exactly the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from cmsettle import model
 from cmsettle.model import MonthInputs
 from cmsettle.money import ZERO, fen
 from cmsettle.ruleset.schema import RuleSet
@@ -44,120 +58,285 @@ class ClientFacts:
 class MonthFacts:
     by_manager: dict[str, ClientFacts]
     pending_clients: frozenset[str]  # D9 after this month
-    client_status: dict[str, str] = field(default_factory=dict)
+    client_status: Mapping[str, str] = field(default_factory=dict)
 
     def of(self, manager_id: str) -> ClientFacts:
         return self.by_manager.get(manager_id, ClientFacts())
 
 
-def _sum_by(df: pd.DataFrame, by: str | list[str], col: str) -> dict:
-    if df.empty:
-        return {}
-    return df.groupby(by, sort=False)[col].sum().to_dict()
+# --- exact sums of amount columns -----------------------------------------------------------------------
 
+_LIMIT = 2**63 - 1
+
+
+class _Amounts:
+    """One amount column: int64 unscaled values and their scale, or (the fallback) Decimal objects."""
+
+    def __init__(self, column: pd.Series):
+        parts = model.scaled(column)
+        if parts is not None:
+            self.ints: np.ndarray | None = parts[0]
+            self.scale = parts[1]
+            self.objects: np.ndarray | None = None
+        else:
+            self.ints, self.scale = None, 0
+            self.objects = np.array([ZERO if v is None or v is pd.NA else v for v in column.tolist()], dtype=object)
+
+    def decimal(self, unscaled: int) -> Decimal:
+        return Decimal(unscaled).scaleb(-self.scale) if unscaled else ZERO
+
+    def take(self, positions: np.ndarray) -> "_Amounts":
+        out = object.__new__(_Amounts)
+        out.scale = self.scale
+        out.ints = self.ints[positions] if self.ints is not None else None
+        out.objects = self.objects[positions] if self.objects is not None else None
+        return out
+
+    def values(self) -> list[Decimal]:
+        if self.ints is not None:
+            return [self.decimal(int(u)) for u in self.ints]
+        return list(self.objects)  # type: ignore[arg-type]
+
+    def sums(self, groups: np.ndarray, n: int) -> list[Decimal]:
+        """Exact sums per group 0..n-1 (rows with a group < 0 are left out)."""
+        keep = groups >= 0
+        if not keep.all():
+            groups = groups[keep]
+            taken = self.take(np.flatnonzero(keep))
+        else:
+            taken = self
+        if taken.ints is not None:
+            ints = taken.ints
+            bound = int(np.abs(ints).max()) * len(ints) if len(ints) else 0
+            if bound <= _LIMIT:  # no partial sum can overflow int64
+                out = np.zeros(n, dtype=np.int64)
+                np.add.at(out, groups, ints)
+                return [self.decimal(int(t)) for t in out]
+            big = np.zeros(n, dtype=object)
+            big[:] = 0
+            np.add.at(big, groups, ints.astype(object))  # Python integers: exact, slower
+            return [self.decimal(int(t)) for t in big]
+        acc = np.zeros(n, dtype=object)
+        acc[:] = ZERO
+        np.add.at(acc, groups, taken.objects)
+        return list(acc)
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Category codes (int64, -1 where missing) and the categories of an id or code column."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype("category")
+    return column.cat.codes.to_numpy(dtype=np.int64), column.cat.categories
+
+
+def _code_of(column: pd.Series, wanted: tuple[str, ...]) -> np.ndarray:
+    """A boolean mask: the column's value is one of ``wanted``."""
+    codes, cats = _codes(column)
+    hit = np.asarray(cats.isin(list(wanted)), dtype=bool)
+    return (codes >= 0) & hit[np.maximum(codes, 0)] if len(hit) else np.zeros(len(codes), dtype=bool)
+
+
+def _in_month(column: pd.Series, first, last) -> np.ndarray:
+    data = model.arrow(column) if isinstance(column.dtype, pd.ArrowDtype) else pa.chunked_array(
+        [pa.array(column.tolist(), type=pa.date32())])
+    mask = pc.and_(pc.greater_equal(data, pa.scalar(first, pa.date32())),
+                   pc.less_equal(data, pa.scalar(last, pa.date32())))
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+class _Clients:
+    """The clients table as positions 0..n-1 (its rows), found by id through its category codes."""
+
+    def __init__(self, clients: pd.DataFrame):
+        self.codes, self.ids = _codes(clients["client_id"])  # ids: the distinct client ids
+        self.n = len(self.codes)
+        self.at = np.full(len(self.ids), -1, dtype=np.int64)  # position of each distinct id (a repeat: the last)
+        valid = self.codes >= 0
+        self.at[self.codes[valid]] = np.flatnonzero(valid)
+        self.owner, self.managers = _codes(clients["manager_id"])  # manager code per position
+
+    def id(self, pos: int) -> str:
+        return str(self.ids[self.codes[pos]])
+
+    def positions_of(self, column: pd.Series) -> np.ndarray:
+        """For each row of another table's client_id column, the client's position (-1: not a client)."""
+        codes, cats = _codes(column)
+        if not len(cats) or not len(self.ids):
+            return np.full(len(codes), -1, dtype=np.int64)
+        where = self.ids.get_indexer(cats)
+        pos = np.where(where >= 0, self.at[np.maximum(where, 0)], -1)
+        return np.where(codes >= 0, pos[np.maximum(codes, 0)], -1)
+
+    def position(self, cid: str) -> int:
+        i = self.ids.get_indexer([cid])[0] if len(self.ids) else -1
+        return int(self.at[i]) if i >= 0 else -1
+
+    def owner_of(self, pos: np.ndarray) -> np.ndarray:
+        return np.where(pos >= 0, self.owner[np.maximum(pos, 0)], -1)
+
+
+class _ClientStatus(Mapping[str, str]):
+    """client_id -> status of every client, looked up on demand (a million clients need no dict)."""
+
+    def __init__(self, clients: _Clients, status: pd.Series):
+        self._clients = clients
+        self._codes, self._cats = _codes(status)
+
+    def __getitem__(self, cid: str) -> str:
+        pos = self._clients.position(cid)
+        if pos < 0 or self._codes[pos] < 0:
+            raise KeyError(cid)
+        return str(self._cats[self._codes[pos]])
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(self._clients.ids[k]) for k in np.flatnonzero(self._clients.at >= 0))
+
+    def __len__(self) -> int:
+        return int((self._clients.at >= 0).sum())
+
+
+# --- the facts ------------------------------------------------------------------------------------------
 
 def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset[str]) -> MonthFacts:
     month = inputs.month
     m = rules.metrics
-    clients = inputs.clients[["client_id", "manager_id", "open_date", "kind", "status"]]
-    owner = dict(zip(clients["client_id"], clients["manager_id"]))
-    status = dict(zip(clients["client_id"], clients["status"]))
+    clients = inputs.clients
+    cl = _Clients(clients)
+    n_mgr = len(cl.managers)
+    manager_ids = [str(x) for x in cl.managers]
 
-    assets = inputs.assets.set_index("client_id")
-    avg = assets["avg_assets"].to_dict() if not assets.empty else {}
-    end = assets["end_assets"].to_dict() if not assets.empty else {}
-    equity = assets["equity_assets"].to_dict() if not assets.empty else {}
+    # Assets per client position (a client without an assets row has 0).
+    assets = inputs.assets
+    a_pos = cl.positions_of(assets["client_id"])
+    a_rows = np.flatnonzero(a_pos >= 0)
+    book: dict[str, _Amounts] = {}
+    for col in ("avg_assets", "end_assets", "equity_assets"):
+        a = _Amounts(assets[col]).take(a_rows)
+        if a.ints is not None:
+            full = np.zeros(cl.n, dtype=np.int64)
+            full[a_pos[a_rows]] = a.ints
+            a.ints = full
+        else:
+            obj = np.empty(cl.n, dtype=object)
+            obj[:] = ZERO
+            obj[a_pos[a_rows]] = a.objects
+            a.objects = obj
+        book[col] = a
 
-    cl = clients.assign(
-        avg_assets=[avg.get(c, ZERO) for c in clients["client_id"]],
-        end_assets=[end.get(c, ZERO) for c in clients["client_id"]],
-        equity_assets=[equity.get(c, ZERO) for c in clients["client_id"]],
-    )
-
+    # Trades: the owner (clients.manager_id at the end of M, D5) and the commission rate of each row.
     trades = inputs.trades
-    tr = trades.assign(manager_id=trades["client_id"].map(owner))
-    # M5: sum turnover per (manager, commission rate), then apply the linear formula exactly.
-    factor_cache: dict[Decimal, Decimal] = {}
+    t_pos = cl.positions_of(trades["client_id"])
+    t_owner = cl.owner_of(t_pos)
+    turnover = _Amounts(trades["turnover"])
+    rate = _Amounts(trades["commission_rate"])
+    if rate.ints is not None:
+        rate_codes, rate_uniques = pd.factorize(rate.ints)
+        rates = [rate.decimal(int(u)) for u in rate_uniques]
+    else:
+        rate_codes, rate_uniques = pd.factorize(pd.Series(rate.objects, dtype=object))
+        rates = list(rate_uniques)
+    n_rates = max(len(rates), 1)
+
+    # M5: turnover summed per (manager, commission rate), then the linear formula applied exactly.
+    key = np.where(t_owner >= 0, t_owner * n_rates + rate_codes, -1)
+    by_key = turnover.sums(key, n_mgr * n_rates)
+    rows_per_key = np.bincount(key[key >= 0], minlength=n_mgr * n_rates)
     nr: dict[str, Decimal] = {}
-    turnover: dict[str, Decimal] = {}
-    for (mid, rate), total in _sum_by(tr, ["manager_id", "commission_rate"], "turnover").items():
-        f = factor_cache.get(rate)
-        if f is None:
-            f = factor_cache[rate] = rate * (1 - m.revenue_tax_rate) - m.regulatory_fee_rate
-        nr[mid] = nr.get(mid, ZERO) + total * f
-        turnover[mid] = turnover.get(mid, ZERO) + total
+    turnover_of: dict[str, Decimal] = {}
+    for k in np.flatnonzero(rows_per_key):
+        total, r = by_key[k], rates[k % n_rates]
+        mid = manager_ids[k // n_rates]
+        nr[mid] = nr.get(mid, ZERO) + total * (r * (1 - m.revenue_tax_rate) - m.regulatory_fee_rate)
+        turnover_of[mid] = turnover_of.get(mid, ZERO) + total
 
-    buys = tr[tr["side"] == "buy"]
-    buy_eff = _sum_by(buys[buys["product"].isin(EFFECTIVE_PRODUCTS)], "client_id", "turnover")
-    buy_ipo = _sum_by(buys[buys["product"].isin(IPO_FUND_PRODUCTS)], "client_id", "turnover")
-    buy_all = _sum_by(buys, "client_id", "turnover")
+    # M3/D8/D9: who may count this month: the clients opened in M and those pending from earlier months.
+    normal = _code_of(clients["status"], ("normal",))
+    investigated = _code_of(clients["status"], ("under_investigation",))
+    malicious = _code_of(clients["status"], ("malicious_confirmed",))
+    opened = np.flatnonzero(_in_month(clients["open_date"], month.first_day, month.last_day))
+    pending_at = [(cid, cl.position(cid)) for cid in sorted(pending)]
+    candidates = np.union1d(opened, [p for _, p in pending_at if p >= 0]).astype(np.int64)
+    slot = np.full(cl.n, -1, dtype=np.int64)
+    slot[candidates] = np.arange(len(candidates))
+    # their buy turnover (P5, D8): only the candidates' trade rows are looked at
+    t_slot = np.where(t_pos >= 0, slot[np.maximum(t_pos, 0)], -1)
+    rows = np.flatnonzero(_code_of(trades["side"], ("buy",)) & (t_slot >= 0))
+    bought, b_slot = turnover.take(rows), t_slot[rows]
+    buy_all = bought.sums(b_slot, len(candidates))
+    buy_eff = bought.sums(np.where(_code_of(trades["product"], EFFECTIVE_PRODUCTS)[rows], b_slot, -1),
+                          len(candidates))
+    buy_ipo = bought.sums(np.where(_code_of(trades["product"], IPO_FUND_PRODUCTS)[rows], b_slot, -1),
+                          len(candidates))
+    end_c = book["end_assets"].take(candidates).values()
+    effective = [e > m.effective_threshold or b > m.effective_threshold for e, b in zip(end_c, buy_eff)]
 
-    def effective(cid: str) -> bool:  # M3/D8: strictly greater
-        return buy_eff.get(cid, ZERO) > m.effective_threshold or end.get(cid, ZERO) > m.effective_threshold
-
-    opened = cl[(cl["open_date"] >= month.first_day) & (cl["open_date"] <= month.last_day)]
-    counted: list[tuple[str, bool]] = []  # (client_id, late per D9)
+    counted: list[tuple[int, bool]] = []  # (client position, late per D9)
     new_pending = set(pending)
-    for cid, st in zip(opened["client_id"], opened["status"]):
-        if st == "normal":
-            if effective(cid):
-                counted.append((cid, False))
-        elif st == "under_investigation":
-            new_pending.add(cid)  # D9: may count later, once
-    for cid in sorted(pending):
-        st = status.get(cid)
-        if st == "normal":
+    for p in opened:  # M3: opened in M, normal and effective (strictly greater, D8)
+        if normal[p] and effective[slot[p]]:
+            counted.append((int(p), False))
+        elif investigated[p]:
+            new_pending.add(cl.id(p))  # D9: may count later, once
+    for cid, p in pending_at:
+        if p < 0:
+            continue
+        if normal[p]:
             new_pending.discard(cid)
-            if effective(cid):
-                counted.append((cid, True))
-        elif st == "malicious_confirmed":
+            if effective[slot[p]]:
+                counted.append((p, True))
+        elif malicious[p]:
             new_pending.discard(cid)
 
     weight = {"institution": Decimal(m.institution_weight)}
-    kinds = dict(zip(cl["client_id"], cl["kind"]))
+    k_codes, k_cats = _codes(clients["kind"])
     per: dict[str, dict] = {}
 
-    def slot(mid: str) -> dict:
+    def slot_of(mid: str) -> dict:
         s = per.get(mid)
         if s is None:
             s = per[mid] = {"ea": ZERO, "nmv": ZERO, "buy": ZERO, "ipo": ZERO, "counted": [], "late": [], "inv": []}
         return s
 
-    for cid, late in counted:
-        s = slot(owner[cid])
-        s["ea"] += weight.get(kinds[cid], Decimal(1))
-        s["nmv"] += end.get(cid, ZERO)
-        s["buy"] += buy_all.get(cid, ZERO)
-        s["ipo"] += buy_ipo.get(cid, ZERO)
-        (s["late"] if late else s["counted"]).append(cid)
-    inv = cl[cl["status"] == "under_investigation"]
-    for cid, mid in zip(inv["client_id"], inv["manager_id"]):
-        slot(mid)["inv"].append(cid)
+    for p, late in counted:  # a few per manager
+        s = slot_of(manager_ids[cl.owner[p]])
+        j = slot[p]
+        s["ea"] += weight.get(str(k_cats[k_codes[p]]) if k_codes[p] >= 0 else "", Decimal(1))
+        s["nmv"] += end_c[j]
+        s["buy"] += buy_all[j]
+        s["ipo"] += buy_ipo[j]
+        (s["late"] if late else s["counted"]).append(cl.id(p))
+    for p in np.flatnonzero(investigated & (cl.owner >= 0)):  # X2
+        slot_of(manager_ids[cl.owner[p]])["inv"].append(cl.id(p))
 
-    avg_sum = _sum_by(cl, "manager_id", "avg_assets")
-    eq_sum = _sum_by(cl, "manager_id", "equity_assets")
-    counts = cl.groupby("manager_id", sort=False).size().to_dict() if not cl.empty else {}
+    # M1, TX1, D27, P6: sums and counts per manager.
+    avg_sum = book["avg_assets"].sums(cl.owner, n_mgr)
+    eq_sum = book["equity_assets"].sums(cl.owner, n_mgr)
+    counts = np.bincount(cl.owner[cl.owner >= 0], minlength=n_mgr)
     fs = inputs.fund_sales
-    fund = _sum_by(fs.assign(manager_id=fs["client_id"].map(owner)), "manager_id", "commission_income")
+    f_owner = cl.owner_of(cl.positions_of(fs["client_id"]))
+    fund = _Amounts(fs["commission_income"]).sums(f_owner, n_mgr)
+    fund_of = {manager_ids[k]: fund[k] for k in np.unique(f_owner[f_owner >= 0])}
 
     by_manager: dict[str, ClientFacts] = {}
-    for mid in set(avg_sum) | set(per) | set(nr) | set(fund) | set(counts):
+    for k in np.flatnonzero(counts):
+        mid = manager_ids[k]
         s = per.get(mid, {})
         raw_nr = nr.get(mid, ZERO)
         by_manager[mid] = ClientFacts(
-            avg_assets=avg_sum.get(mid, ZERO),
+            avg_assets=avg_sum[k],
             ea=s.get("ea", ZERO),
             nmv=s.get("nmv", ZERO),
             net_revenue=fen(raw_nr),
             net_revenue_unrounded=raw_nr,
-            equity_assets=eq_sum.get(mid, ZERO),
-            client_count=int(counts.get(mid, 0)),
-            fund_commission_income=fund.get(mid, ZERO),
+            equity_assets=eq_sum[k],
+            client_count=int(counts[k]),
+            fund_commission_income=fund_of.get(mid, ZERO),
             new_buy_total=s.get("buy", ZERO),
             new_buy_ipo_fund=s.get("ipo", ZERO),
             counted_clients=tuple(sorted(s.get("counted", ()))),
             late_counted_clients=tuple(sorted(s.get("late", ()))),
             investigated_clients=tuple(sorted(s.get("inv", ()))),
-            turnover=turnover.get(mid, ZERO),
+            turnover=turnover_of.get(mid, ZERO),
         )
-    return MonthFacts(by_manager=by_manager, pending_clients=frozenset(new_pending), client_status=status)
+    return MonthFacts(by_manager=by_manager, pending_clients=frozenset(new_pending),
+                      client_status=_ClientStatus(cl, clients["status"]))

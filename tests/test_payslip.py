@@ -255,3 +255,12 @@ def test_output_folder_layout(march: RunOutcome) -> None:
     assert march.out_dir is not None
     assert sorted(p.name for p in Path(march.out_dir).iterdir()) == [
         "bank_transfer.csv", "managers.csv", "manifest.json", "pay_lines.csv", "pay_report.xlsx", "payslips"]
+
+
+def test_a_refund_only_leavers_payslip(march: RunOutcome) -> None:
+    res = march.result
+    leaver = replace(res.managers[0], refund_only=True, project=None, station=None)
+    out = payslips(replace(res, managers=(leaver, *res.managers[1:])), march.rule_set, run_id=march.run_id,
+                   pay_day=march.pay_day, pdf=False)
+    html = out[f"{PAYSLIP_DIR}/{leaver.manager_id}.html"].decode("utf-8")
+    assert "您已离职" in html and "晋升条件" not in html

@@ -374,3 +374,35 @@ def test_every_component_has_labels_in_both_languages() -> None:
         zh, en = CFG.pair("components", c)
         assert zh and en and zh != en
     assert PayLine("x", "net_pay", Decimal(0), "N2", "").component in CFG.data["components"]
+
+
+def test_closing_keeps_the_drafts_language(run: RunOutcome) -> None:
+    """report.yaml may change between draft and close: the closed report keeps the draft's sheets and language."""
+    draft = render(run, config=config_with(language="zh"))
+    manifest = {"month": "2024-03", "revision": 1, "run_id": run.run_id, "pay_day": run.pay_day,
+                "rule_set": {"id": run.rule_set.id, "sha256": run.rule_set.sha256}}
+    when = datetime(2024, 4, 3, 9, 30, tzinfo=timezone.utc)
+    sigs = [SignOff(role, f"s{i}", when, "0" * 64) for i, role in enumerate(ROLES)]
+    wb = load_workbook(io.BytesIO(close_report(draft, manifest, sigs, when, "ab" * 32)))
+    assert wb.sheetnames == load_workbook(io.BytesIO(draft)).sheetnames == [
+        CFG.pair("sheets", k)[0] for k in SHEETS]
+    signoff = wb.worksheets[SHEETS.index("signoff")]
+    assert signoff.cell(row=HEADER_ROW + 1, column=2).value == "主办会计"
+    assert "Closed" not in signoff["A1"].value and "已结账" in signoff["A1"].value
+    with pytest.raises(ValueError, match="not a cmsettle pay report"):
+        from openpyxl import Workbook
+
+        buf = io.BytesIO()
+        Workbook().save(buf)
+        close_report(buf.getvalue(), manifest, sigs, when, "ab" * 32)
+
+
+def test_a_refund_only_leaver_is_listed_last(run: RunOutcome) -> None:
+    res = run.result
+    leaver = replace(res.managers[0], refund_only=True, project=None, station=None, flags=())
+    wb = load_workbook(io.BytesIO(render(replace(run, result=replace(
+        res, managers=(leaver, *res.managers[1:]))))))
+    rows = body(wb.worksheets[0])
+    people = [r for r in rows if r[0]]
+    assert people[-1][0] == leaver.manager_id and people[-1][2] == CFG.text("no_project")
+    assert rows[-2][1].startswith(f"{CFG.text('project_subtotal')} {CFG.text('no_project')} (1 ")

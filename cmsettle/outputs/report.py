@@ -52,6 +52,7 @@ REPORT_FILE = "pay_report.xlsx"
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CONFIG_FILE = CONFIG_DIR / "report.yaml"
 LANGUAGES = ("zh", "en", "both")
+LANGUAGE_TAG = "cmsettle pay report, language "  # the workbook's category: close_report keeps the language
 ROLES = ("chief_accountant", "deputy_manager", "branch_manager")  # RULEBOOK O1, as in cmsettle.lifecycle
 SHEETS = ("report", "signoff", "grades", "flags", "employer", "inputs", "rules")
 #: characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection), and tab / CR
@@ -346,21 +347,23 @@ def close_report(draft: bytes, manifest: Mapping[str, Any], signoffs: Sequence[S
                  manifest_sha256: str, config: ReportConfig | None = None) -> bytes:
     """The closed report: the draft with its sign-off sheet filled in and every DRAFT mark replaced.
 
+    Sheets are known by their place (SHEETS order) and the labels are in the language the draft was written
+    in (kept in the workbook's category), so a change of report.yaml between draft and close does no harm.
     Deterministic in its arguments: the workbook's modified time is ``closed_at``."""
     cfg = config or load_config()
-    facts = RunFacts.from_manifest(manifest)
     wb = load_workbook(io.BytesIO(draft))
-    names = {cfg.label("sheets", key): key for key in SHEETS}
-    signoff_name = cfg.label("sheets", "signoff")
-    if signoff_name not in wb.sheetnames:
-        raise ValueError(f"{REPORT_FILE} has no sheet {signoff_name!r}: not a cmsettle pay report")
-    index = wb.sheetnames.index(signoff_name)
-    wb.remove(wb[signoff_name])
-    ws = wb.create_sheet(signoff_name, index)
-    _signoff_sheet(ws, facts, "closed", signoffs, closed_at, manifest_sha256, cfg)
-    for sheet in wb.worksheets:
-        if sheet.title in names:
-            _mark(sheet, names[sheet.title], facts, "closed", cfg, closed_at)
+    language = str(wb.properties.category or "").removeprefix(LANGUAGE_TAG)
+    if config is None and language in LANGUAGES and language != cfg.language:
+        cfg = parse_config({**cfg.data, "language": language})
+    if len(wb.worksheets) != len(SHEETS) or not str(wb.properties.keywords or "").startswith("cmsettle"):
+        raise ValueError(f"{REPORT_FILE}: not a cmsettle pay report ({len(wb.worksheets)} sheets)")
+    facts = RunFacts.from_manifest(manifest)
+    index = SHEETS.index("signoff")
+    title = wb.worksheets[index].title
+    wb.remove(wb.worksheets[index])
+    _signoff_sheet(wb.create_sheet(title, index), facts, "closed", signoffs, closed_at, manifest_sha256, cfg)
+    for key, sheet in zip(SHEETS, wb.worksheets):
+        _mark(sheet, key, facts, "closed", cfg, closed_at)
     created = wb.properties.created or _naive(closed_at)
     return workbook_bytes(wb, created=created, modified=_naive(closed_at))
 
@@ -371,6 +374,7 @@ def _properties(wb: Workbook, facts: RunFacts, cfg: ReportConfig, created: datet
     p.subject = f"{facts.month} r{facts.revision} run {facts.run_id}"
     p.creator = p.lastModifiedBy = f"cmsettle {facts.tool_version}"
     p.keywords = f"cmsettle {facts.month} {facts.run_id} {facts.rule_set_id}"
+    p.category = LANGUAGE_TAG + cfg.language
     p.created = p.modified = created
 
 

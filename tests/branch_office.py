@@ -130,6 +130,7 @@ class Office:
                              "ORDER BY month, revision").fetchall()
 
     def tree(self, folder: str) -> dict[str, bytes]:
-        """Every file under ``folder`` (relative names) with its bytes."""
+        """Every file under ``folder`` (relative names) with its bytes; hidden entries (staging) left out."""
         base = self.root / folder
-        return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+        files = (p.relative_to(base) for p in sorted(base.rglob("*")) if p.is_file())
+        return {str(p): (base / p).read_bytes() for p in files if not p.parts[0].startswith(".")}

@@ -140,6 +140,10 @@ _PLAIN_RE = r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
 _EXP_RE = re.compile(r"[+-]?(\d+(?:\.\d*)?|\.\d+)[eE][+-]?\d+")
 _INT_RE = re.compile(r"[+-]?\d+")
 _EXCEL_EPOCH = date(1899, 12, 30)
+# No amount reaches 10^15 (a thousand trillion yuan); bigger is a broken cell, and would overflow the
+# 28 digits of Decimal arithmetic in the computation (issue 9: hostile input is exit 3, never a crash).
+AMOUNT_LIMIT = Decimal(10) ** 15
+_TOO_LARGE = ("number too large for an amount", "at most 15 digits before the decimal point")
 _EXCEL_LAST = (date(9999, 12, 31) - _EXCEL_EPOCH).days
 
 
@@ -186,7 +190,10 @@ def parse_exponent(text: str) -> Decimal:
     if len(digits) >= 6:
         raise _Bad("a number in scientific notation may have been rounded by the export",
                    "the full number without an exponent, e.g. 123456789012.00")
-    return D(text)
+    value = D(text)
+    if abs(value) >= AMOUNT_LIMIT:
+        raise _Bad(*_TOO_LARGE)
+    return value
 
 
 def parse_amounts(texts: pd.Series) -> tuple[np.ndarray, dict[int, _Bad]]:
@@ -199,6 +206,10 @@ def parse_amounts(texts: pd.Series) -> tuple[np.ndarray, dict[int, _Bad]]:
     errors: dict[int, _Bad] = {}
     plain = texts.str.fullmatch(_PLAIN_RE).to_numpy(dtype=bool, na_value=False)
     values[plain] = list(map(D, texts[plain].tolist()))
+    for i in np.flatnonzero(plain & (texts.str.len() >= 16).to_numpy(dtype=bool, na_value=False)):
+        if abs(values[i]) >= AMOUNT_LIMIT:  # only a text of 16 characters or more can be that large
+            values[i] = None
+            errors[int(i)] = _Bad(*_TOO_LARGE)
     for i in np.flatnonzero(~plain & (texts != "").to_numpy(dtype=bool)):
         try:
             values[i] = parse_exponent(texts.iat[i])

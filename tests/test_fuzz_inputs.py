@@ -12,6 +12,7 @@ traceback.
 from __future__ import annotations
 
 import io
+import os
 import random
 import shutil
 import tempfile
@@ -34,7 +35,10 @@ from fixtures_months import ASSETS, CLIENTS, ROSTER, _trades, csv_bytes, write_m
 
 MONTH = Month.parse("2024-05")
 TABLES = {"roster": ROSTER, "clients": CLIENTS, "assets": ASSETS, "trades": _trades(MONTH)}
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+# The suite runs 40 fixed (derandomized) examples per property; CMSETTLE_FUZZ_EXAMPLES=2000 makes a long,
+# random fuzzing session of it.
+EXAMPLES = os.environ.get("CMSETTLE_FUZZ_EXAMPLES")
+FUZZ = settings(max_examples=int(EXAMPLES or 40), deadline=None, derandomize=EXAMPLES is None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 HOSTILE_CELLS = [

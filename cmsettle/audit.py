@@ -33,9 +33,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, insert, select, text
 
+from cmsettle.errors import RefusedError
 from cmsettle.ledger import tables as T
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -264,7 +265,7 @@ def after_commit(settings: "Settings", engine: Engine) -> list[str]:
 
 # ---- verify -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Break:
     """One thing wrong, attached to the audit entry it concerns (``seq``) when there is one."""
 
@@ -414,7 +415,24 @@ def verify(settings: "Settings") -> Report:
     finally:
         ledger.dispose()
     report.breaks.sort(key=lambda b: (b.seq is None, b.seq or 0))
+    if report.breaks and _running(settings):
+        raise RefusedError("a cmsettle command is running on this ledger (it holds the run lock): its outputs or "
+                           "audit lines may be half written; verify again when it has finished")
     return report
+
+
+def _running(settings: "Settings") -> bool:
+    """Whether another command holds the run lock now (verify itself never waits for it nor holds it)."""
+    from cmsettle.pipeline import lock_file
+
+    target = lock_file(settings)
+    if not target.exists():
+        return False
+    try:
+        with FileLock(str(target), timeout=0):
+            return False
+    except Timeout:
+        return True
 
 
 def _compare(db_rows: list, file_rows: list, report: Report) -> None:

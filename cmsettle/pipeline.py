@@ -78,11 +78,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len(prefix):]) if url.startswith(prefix) else None
 
 
+def lock_file(settings: Settings) -> Path:
+    """The run lock's file: ``<ledger>.lock`` beside a SQLite ledger, else ``<out>/.cmsettle.lock``."""
+    db_file = sqlite_path(settings.db_url)
+    return Path(str(db_file) + ".lock") if db_file else settings.out_dir / ".cmsettle.lock"
+
+
 @contextmanager
 def run_lock(settings: Settings) -> Iterator[None]:
     """One run per ledger at a time (cron-safe): a second run is refused at once (exit 4)."""
-    db_file = sqlite_path(settings.db_url)
-    target = Path(str(db_file) + ".lock") if db_file else settings.out_dir / ".cmsettle.lock"
+    target = lock_file(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(target), timeout=0)
     try:

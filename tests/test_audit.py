@@ -226,6 +226,15 @@ def test_a_file_cut_short_after_a_commit_is_completed_by_the_next_command(office
     assert office.actions()[-2:] == ["run", "sign"] and office.verify()["ok"]
 
 
+def test_a_mismatch_while_another_command_holds_the_lock_is_not_called_a_break(office: Office) -> None:
+    path = office.root / AUDIT_FILE
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:-1]))  # as during a run's commit
+    with FileLock(str(office.root / "ledger.db.lock")):
+        res = office.settle("audit", "verify")
+    assert res.exit_code == 4 and "is running" in res.text
+    assert office.settle("audit", "verify").exit_code == 3  # once it is over, and still so: a break
+
+
 def test_no_ledger_and_no_file_is_an_empty_log(tmp_path: Path) -> None:
     office = Office(tmp_path)
     report = office.verify()

@@ -28,7 +28,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -102,7 +102,7 @@ def append(conn: Connection, action: str, *, month: object | None, data: dict, a
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     _refuse_personal(data)
-    if conn.dialect.name == "postgresql":  # one appender at a time: seq and prev_hash come from the last entry
+    if conn.dialect.name == "postgresql":  # one appender at a time: seq and prev_hash follow the last entry
         conn.execute(text("LOCK TABLE audit_entry IN SHARE ROW EXCLUSIVE MODE"))
     a = T.audit_entry.c
     last = conn.execute(select(a.seq, a.hash).order_by(a.seq.desc()).limit(1)).first()
@@ -110,9 +110,9 @@ def append(conn: Connection, action: str, *, month: object | None, data: dict, a
     draft = Entry(seq, iso(at), actor, action, None if month is None else str(month),
                   json.loads(canonical(data)), prev, "")
     body = draft.body()
-    entry = Entry(**{**draft.__dict__, "hash": chain_hash(prev, body)})
-    conn.execute(insert(T.audit_entry).values(seq=seq, at=entry.at, actor=actor, action=action, month=entry.month,
-                                              body=body, prev_hash=prev, hash=entry.hash))
+    entry = replace(draft, hash=chain_hash(prev, body))
+    conn.execute(insert(T.audit_entry).values(seq=seq, at=entry.at, actor=actor, action=action,
+                                              month=entry.month, body=body, prev_hash=prev, hash=entry.hash))
     return entry
 
 
@@ -130,8 +130,8 @@ def _entry(r: Mapping[str, Any]) -> Entry:
         data = json.loads(r["body"]).get("data", {})
     except (ValueError, AttributeError):
         data = {}
-    return Entry(r["seq"], r["at"], r["actor"], r["action"], r["month"], data if isinstance(data, dict) else {},
-                 r["prev_hash"], r["hash"])
+    return Entry(r["seq"], r["at"], r["actor"], r["action"], r["month"],
+                 data if isinstance(data, dict) else {}, r["prev_hash"], r["hash"])
 
 
 def record_run(conn: Connection, *, month: object, run_id: str, revision: int, status: str, mode: str,
@@ -144,7 +144,8 @@ def record_run(conn: Connection, *, month: object, run_id: str, revision: int, s
     entries = [append(conn, "run", month=month, actor=actor, at=at, data={
         "run_id": run_id, "revision": revision, "status": status, "mode": mode, "rule_set": rs,
         "inputs": [{"table": f.table, "file": f.path, "rows": f.rows, "sha256": f.sha256} for f in inputs],
-        "outputs": dict(sorted(outputs.items())), "manifest_sha256": manifest_sha256, "output_dir": output_dir,
+        "outputs": dict(sorted(outputs.items())), "manifest_sha256": manifest_sha256,
+        "output_dir": output_dir,
         "replaces": {"run_id": replaced.run_id, "revision": replaced.revision} if replaced else None,
         "reopen_reason": reopen_reason,
     })]
@@ -226,7 +227,8 @@ def sync_file(engine: Engine, path: Path) -> list[str]:
                 if have != last_hash:
                     return [f"audit file {path} does not continue this ledger's chain at entry {last_seq}; "
                             "nothing appended (run `settle audit verify`)"]
-            rows = conn.execute(select(T.audit_entry).where(a.seq > last_seq).order_by(a.seq)).mappings().all()
+            q = select(T.audit_entry).where(a.seq > last_seq).order_by(a.seq)
+            rows = conn.execute(q).mappings().all()
         if not rows and (not path.exists() or path.stat().st_size == keep):
             return []
         new = not path.exists()
@@ -270,7 +272,7 @@ class Break:
     """One thing wrong, attached to the audit entry it concerns (``seq``) when there is one."""
 
     seq: int | None
-    where: str
+    where: str  # ledger, file <name>, signature, outputs
     what: str
 
     def __str__(self) -> str:
@@ -288,105 +290,114 @@ class Report:
     outputs_checked: int = 0
     breaks: list[Break] = field(default_factory=list)
 
+    def add(self, seq: int | None, where: str, what: str) -> None:
+        self.breaks.append(Break(seq, where, what))
+
     @property
     def ok(self) -> bool:
         return not self.breaks
 
     @property
     def first(self) -> Break | None:
+        """The first broken entry (lowest seq), else the first problem not tied to an entry."""
         with_seq = [b for b in self.breaks if b.seq is not None]
         if with_seq:
-            return min(with_seq, key=lambda b: b.seq)  # type: ignore[arg-type, return-value]
+            return min(with_seq, key=lambda b: b.seq or 0)
         return self.breaks[0] if self.breaks else None
 
     def as_dict(self) -> dict:
         first = self.first
+        as_dict = (lambda b: {"seq": b.seq, "where": b.where, "what": b.what})  # noqa: E731
         return {
             "ok": self.ok, "entries": self.entries, "audit_file": str(self.file) if self.file else None,
             "file_entries": self.file_entries, "signatures": self.signatures, "runs": self.runs_checked,
-            "output_files": self.outputs_checked,
-            "first_break": None if first is None else {"seq": first.seq, "where": first.where, "what": first.what},
-            "breaks": [{"seq": b.seq, "where": b.where, "what": b.what} for b in self.breaks],
+            "output_files": self.outputs_checked, "first_break": None if first is None else as_dict(first),
+            "breaks": [as_dict(b) for b in self.breaks],
         }
 
 
-def _walk(rows: list[tuple[int | None, Mapping[str, Any] | None, str]], where: str, out: list[Break]) -> list[Entry]:
-    """Check one chain. ``rows``: (position label, the entry's fields incl. body text, raw) in stored order."""
+# One stored entry to check: (seq, its fields with "body" and "hash"), or (seq or None, None, what is wrong).
+Row = tuple[int | None, Mapping[str, Any] | None, str]
+_COLUMNS = ("seq", "at", "actor", "action", "month", "prev_hash")
+
+
+def _walk(rows: list[Row], where: str, report: Report) -> list[Entry]:
+    """Check one chain in its stored order: numbering, links, hashes, the columns against the body."""
     entries: list[Entry] = []
     prev_hash, prev_seq = GENESIS, 0
+
+    def add(seq: int | None, what: str) -> None:
+        report.add(seq, where, what)
+
     for label, fields, problem in rows:
         if fields is None:
-            out.append(Break(label if label is not None else prev_seq + 1, where, problem))
+            add(label if label is not None else prev_seq + 1, problem)
             prev_seq += 1
             continue
-        seq = fields["seq"]
-        body = fields["body"]
+        seq, body, stored = fields["seq"], fields["body"], fields["hash"]
         try:
             parsed = json.loads(body)
         except ValueError:
-            out.append(Break(seq, where, "the entry is not JSON"))
-            prev_seq, prev_hash = seq, fields["hash"]
-            continue
+            parsed = None
         if not isinstance(parsed, dict) or sorted(parsed) != sorted(_BODY_KEYS):
-            out.append(Break(seq, where, f"the entry has fields {sorted(parsed) if isinstance(parsed, dict) else '?'}, "
-                                         f"expected {sorted(_BODY_KEYS)}"))
-            prev_seq, prev_hash = seq, fields["hash"]
+            add(seq, f"the entry is not an audit entry (expected the fields {', '.join(_BODY_KEYS)})")
+            prev_seq, prev_hash = seq, stored
             continue
-        if seq != prev_seq + 1:
-            if seq > prev_seq + 1:
-                gap = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}..{seq - 1}"
-                out.append(Break(prev_seq + 1, where, f"entry {gap} is missing (deleted?): entry {prev_seq} is "
-                                                      f"followed by entry {seq}"))
-            else:
-                out.append(Break(seq, where, f"entry {seq} comes after entry {prev_seq} (reordered or repeated)"))
-        for k in ("seq", "at", "actor", "action", "month", "prev_hash"):
-            if k in fields and parsed.get(k) != fields[k]:
-                out.append(Break(seq, where, f"{k} {fields[k]!r} differs from the {k} {parsed.get(k)!r} in the "
-                                             "entry's body (edited?)"))
+        if seq > prev_seq + 1:
+            gap = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}..{seq - 1}"
+            add(prev_seq + 1, f"entry {gap} is missing (deleted?): entry {prev_seq} is followed by "
+                              f"entry {seq}")
+        elif seq != prev_seq + 1:
+            add(seq, f"entry {seq} comes after entry {prev_seq} (reordered or repeated)")
+        for k in _COLUMNS:
+            if parsed.get(k) != fields[k]:
+                add(seq, f"{k} {fields[k]!r} differs from the {k} {parsed.get(k)!r} in the entry's body "
+                         "(edited?)")
         if canonical(parsed) != body:
-            out.append(Break(seq, where, "the entry is not in canonical form (edited?)"))
+            add(seq, "the entry is not in canonical form (edited?)")
         if fields["prev_hash"] != prev_hash:
-            out.append(Break(seq, where, f"prev_hash {fields['prev_hash'][:12]}… is not the hash {prev_hash[:12]}… "
-                                         f"of the entry before it (an entry deleted, inserted or reordered)"))
-        if chain_hash(fields["prev_hash"], body) != fields["hash"]:
-            out.append(Break(seq, where, "hash does not match the entry's contents (edited?)"))
-        data = parsed.get("data")
-        entries.append(Entry(parsed.get("seq", seq), parsed.get("at", ""), parsed.get("actor", ""),
-                             parsed.get("action", ""), parsed.get("month"), data if isinstance(data, dict) else {},
-                             fields["prev_hash"], fields["hash"]))
-        prev_seq, prev_hash = seq, fields["hash"]
+            add(seq, f"prev_hash {str(fields['prev_hash'])[:12]}… is not the hash {prev_hash[:12]}… of the "
+                     "entry before it (an entry deleted, inserted or reordered)")
+        if chain_hash(str(fields["prev_hash"]), body) != stored:
+            add(seq, "hash does not match the entry's contents (edited?)")
+        data = parsed["data"] if isinstance(parsed["data"], dict) else {}
+        entries.append(Entry(parsed["seq"], parsed["at"], parsed["actor"], parsed["action"], parsed["month"],
+                             data, fields["prev_hash"], stored))
+        prev_seq, prev_hash = seq, stored
     return entries
 
 
-def _db_rows(engine: Engine) -> list[tuple[int | None, Mapping[str, Any] | None, str]]:
+def _db_rows(engine: Engine) -> list[Row]:
     with engine.connect() as conn:
         rows = conn.execute(select(T.audit_entry).order_by(T.audit_entry.c.seq)).mappings().all()
     return [(r["seq"], dict(r), "") for r in rows]
 
 
-def _file_rows(path: Path, out: list[Break], where: str) -> list[tuple[int | None, Mapping[str, Any] | None, str]]:
-    rows: list[tuple[int | None, Mapping[str, Any] | None, str]] = []
+def _file_rows(path: Path, report: Report, where: str) -> list[Row]:
+    rows: list[Row] = []
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, start=1):
             if not raw.endswith(b"\n"):
-                out.append(Break(None, where, f"line {n} is cut short (a write was interrupted); the next "
-                                              "settle command that writes repairs it"))
+                report.add(None, where, f"line {n} is cut short (a write was interrupted); the next settle "
+                                        "command that takes the run lock repairs it")
                 break
             try:
                 obj = json.loads(raw.decode("utf-8"))
                 if not isinstance(obj, dict):
                     raise ValueError("not an object")
-                h = obj.pop("hash")
-                seq = obj["seq"]
-                fields = {k: obj.get(k) for k in ("seq", "at", "actor", "action", "month", "prev_hash")}
-                rows.append((seq, {**fields, "hash": h, "body": canonical(obj)}, ""))
+                stored = obj.pop("hash")
+                fields = {k: obj.get(k) for k in _COLUMNS}
+                rows.append((obj["seq"], {**fields, "hash": stored, "body": canonical(obj)}, ""))
             except (ValueError, KeyError, UnicodeDecodeError) as exc:
                 rows.append((None, None, f"line {n} is not an audit entry ({exc})"))
     return rows
 
 
 def verify(settings: "Settings") -> Report:
-    """Re-walk the audit chain in the ledger and in the file, every signature and every run's outputs."""
+    """Re-walk the audit chain in the ledger and in the file, every signature and every run's outputs.
+
+    Never waits for nor takes the run lock; a mismatch found while another command holds it is refused
+    (RefusedError: verify again) rather than reported as a break, since that command may be mid-way."""
     from cmsettle.pipeline import open_ledger
 
     report = Report(file=Path(settings.audit_file) if settings.audit_file else None)
@@ -394,30 +405,28 @@ def verify(settings: "Settings") -> Report:
     file_exists = report.file is not None and report.file.exists()
     if ledger is None:
         if file_exists:
-            report.breaks.append(Break(None, "ledger", f"there is no ledger at {settings.db_url} but the audit "
-                                                       f"file {report.file} has entries"))
+            report.add(None, "ledger", f"there is no ledger at {settings.db_url} but the audit file "
+                                       f"{report.file} has entries")
         return report
     try:
         db_rows = _db_rows(ledger.engine)
-        db_entries = _walk(db_rows, "ledger", report.breaks)
+        db_entries = _walk(db_rows, "ledger", report)
         report.entries = len(db_entries)
         if report.file is not None:
+            where = f"file {report.file.name}"
             if file_exists:
-                where = f"file {report.file.name}"
-                file_rows = _file_rows(report.file, report.breaks, where)
-                file_entries = _walk(file_rows, where, report.breaks)
-                report.file_entries = len(file_entries)
-                _compare(db_rows, file_rows, report)
+                file_rows = _file_rows(report.file, report, where)
+                report.file_entries = len(_walk(file_rows, where, report))
+                _compare(db_rows, file_rows, report, where)
             elif db_entries:
-                report.breaks.append(Break(1, f"file {report.file.name}", f"the audit file {report.file} is "
-                                                                          "missing (the ledger has entries)"))
+                report.add(1, where, f"the audit file {report.file} is missing (the ledger has entries)")
         _check_ledger(ledger, db_entries, settings, report)
     finally:
         ledger.dispose()
     report.breaks.sort(key=lambda b: (b.seq is None, b.seq or 0))
     if report.breaks and _running(settings):
-        raise RefusedError("a cmsettle command is running on this ledger (it holds the run lock): its outputs or "
-                           "audit lines may be half written; verify again when it has finished")
+        raise RefusedError("a cmsettle command is running on this ledger (it holds the run lock): its "
+                           "outputs or audit lines may be half written; verify again when it has finished")
     return report
 
 
@@ -435,84 +444,67 @@ def _running(settings: "Settings") -> bool:
         return True
 
 
-def _compare(db_rows: list, file_rows: list, report: Report) -> None:
+def _compare(db_rows: list[Row], file_rows: list[Row], report: Report, where: str) -> None:
+    """The file must hold the ledger's entries, byte for byte, and no others."""
     db = {r[0]: r[1] for r in db_rows if r[1] is not None}
     fl = {r[0]: r[1] for r in file_rows if r[1] is not None}
-    where = f"file {report.file.name}" if report.file else "file"
     for seq in sorted(set(db) & set(fl)):
         if db[seq]["hash"] != fl[seq]["hash"] or db[seq]["body"] != fl[seq]["body"]:
-            report.breaks.append(Break(seq, where, "the ledger's entry and the file's entry differ"))
-    only_db = sorted(set(db) - set(fl))
-    only_file = sorted(set(fl) - set(db))
+            report.add(seq, where, "the ledger's entry and the file's entry differ")
+    only_db, only_file = sorted(set(db) - set(fl)), sorted(set(fl) - set(db))
     if only_db:
-        tail = not fl or only_db[0] > max(fl)
-        what = (f"the audit file lacks entries {_span(only_db)} of the ledger"
-                + (" (written after the commit: a command was interrupted? the next settle command that "
-                   "writes appends them)" if tail else ""))
-        report.breaks.append(Break(only_db[0], where, what))
+        tail = not fl or only_db[0] > max(fl)  # type: ignore[type-var]
+        report.add(only_db[0], where, f"the audit file lacks entries {_span(only_db)} of the ledger" + (
+            " (written after the commit: a command was interrupted? the next settle command that takes the "
+            "run lock appends them)" if tail else ""))
     if only_file:
-        report.breaks.append(Break(only_file[0], "ledger", f"the ledger lacks entries {_span(only_file)} that "
-                                                           "the audit file has (deleted from the ledger?)"))
+        report.add(only_file[0], "ledger", f"the ledger lacks entries {_span(only_file)} that the audit "
+                                           "file has (deleted from the ledger?)")
 
 
-def _span(seqs: list[int]) -> str:
-    return str(seqs[0]) if len(seqs) == 1 else f"{seqs[0]}..{seqs[-1]}" if seqs[-1] - seqs[0] == len(seqs) - 1 \
-        else ", ".join(map(str, seqs))
+def _span(seqs: list) -> str:
+    if len(seqs) == 1:
+        return str(seqs[0])
+    if seqs[-1] - seqs[0] == len(seqs) - 1:
+        return f"{seqs[0]}..{seqs[-1]}"
+    return ", ".join(map(str, seqs))
 
 
 def _check_ledger(ledger: "Ledger", entries: list[Entry], settings: "Settings", report: Report) -> None:
     """Every run, signature, close and reopen of the ledger against the chain; signatures; output files."""
-    from cmsettle.lifecycle import load_public, fingerprint, signed_statement, verify_signature
+    from cmsettle.lifecycle import verify_signature
 
     runs = ledger.runs()
     by_id = {r.id: r for r in runs}
-    run_entries: dict[tuple[str, int, str], Entry] = {}
-    signs: dict[tuple[str, str, str], Entry] = {}
-    closes: dict[tuple[str, int], Entry] = {}
-    reopens: dict[tuple[str, int], Entry] = {}
-    keys: dict[str, Entry] = {}
+    run_entries: dict[tuple[str, Any, Any], Entry] = {}
+    signs: dict[tuple[Any, Any, Any], Entry] = {}
+    closes: dict[tuple[str, Any], Entry] = {}
+    reopens: dict[tuple[str, Any], Entry] = {}
     for e in entries:
         d = e.data
         if e.action == "run":
-            run_entries[(str(e.month), d.get("revision"), d.get("run_id"))] = e  # the latest wins
+            run_entries[(str(e.month), d.get("revision"), d.get("run_id"))] = e  # a re-run's latest wins
         elif e.action == "sign":
             signs[(d.get("run_id"), d.get("role"), d.get("signature"))] = e
             report.signatures += 1
-            try:
-                public = load_public(str(d.get("public_key")))
-                if fingerprint(public) != d.get("fingerprint"):
-                    raise ValueError("the fingerprint is not the public key's")
-                public.verify(base64.b64decode(str(d.get("signature"))), signed_statement(
-                    str(e.month), d.get("revision"), d.get("run_id"), d.get("role"), d.get("signer"),
-                    d.get("manifest_sha256")))
-            except Exception as exc:  # noqa: BLE001  any failure is a broken signature
-                report.breaks.append(Break(e.seq, "signature", f"the signature of {e.month} revision "
-                                           f"{d.get('revision')} as {d.get('role')} by {d.get('signer')} does not "
-                                           f"verify ({type(exc).__name__}{': ' + str(exc) if str(exc) else ''})"))
-            registered = ledger.signer_key(str(d.get("signer")))
-            if registered is not None and registered.fingerprint != d.get("fingerprint"):
-                report.breaks.append(Break(e.seq, "signature", f"{d.get('signer')} signed with key "
-                                           f"{str(d.get('fingerprint'))[:16]}…, not the registered key "
-                                           f"{registered.fingerprint[:16]}…"))
+            _check_sign_entry(e, ledger, report)
         elif e.action == "close":
             closes[(str(e.month), d.get("revision"))] = e
         elif e.action == "reopen":
             reopens[(str(e.month), d.get("revision"))] = e
-        elif e.action == "keys_create":
-            keys[str(d.get("name"))] = e
     for sig in ledger.signatures():
         run = by_id.get(sig.run_id)
         entry = signs.get((run.run_id if run else "", sig.role, sig.signature))
         seq = entry.seq if entry else None
         if run is None:
-            report.breaks.append(Break(seq, "signature", f"a {sig.role} signature by {sig.signer} of no run in the ledger"))
+            report.add(seq, "signature", f"a {sig.role} signature by {sig.signer} of no run in the ledger")
             continue
         why = verify_signature(run, sig)
         if why:
-            report.breaks.append(Break(seq, "signature", why))
+            report.add(seq, "signature", why)
         if entry is None:
-            report.breaks.append(Break(None, "ledger", f"{run.month} revision {run.revision}: the {sig.role} "
-                                                       f"signature by {sig.signer} is not in the audit log"))
+            report.add(None, "ledger", f"{run.month} revision {run.revision}: the {sig.role} signature by "
+                                       f"{sig.signer} is not in the audit log")
     for r in runs:
         if r.status == "superseded" or r.mode != "month":
             continue
@@ -520,17 +512,43 @@ def _check_ledger(ledger: "Ledger", entries: list[Entry], settings: "Settings", 
         entry = run_entries.get((str(r.month), r.revision, r.run_id))
         label = f"{r.month} revision {r.revision}"
         if entry is None:
-            report.breaks.append(Break(None, "ledger", f"{label} (run {r.run_id}) is not in the audit log"))
+            report.add(None, "ledger", f"{label} (run {r.run_id}) is not in the audit log")
         elif entry.data.get("manifest_sha256") != r.manifest_sha256:
-            report.breaks.append(Break(entry.seq, "ledger", f"{label}: the ledger's manifest sha256 "
-                                       f"{(r.manifest_sha256 or '')[:16]}… is not the one recorded at the run "
-                                       f"{str(entry.data.get('manifest_sha256'))[:16]}…"))
+            recorded = _h(entry.data.get("manifest_sha256"))
+            report.add(entry.seq, "ledger", f"{label}: the ledger's manifest sha256 {_h(r.manifest_sha256)} "
+                                            f"is not the one recorded at the run {recorded}")
         close = closes.get((str(r.month), r.revision))
         if r.status in ("closed", "reopened") and close is None:
-            report.breaks.append(Break(None, "ledger", f"{label} is {r.status} but its close is not in the audit log"))
+            report.add(None, "ledger", f"{label} is {r.status} but its close is not in the audit log")
         if r.status == "reopened" and (str(r.month), r.revision) not in reopens:
-            report.breaks.append(Break(None, "ledger", f"{label} is reopened but its reopen is not in the audit log"))
+            report.add(None, "ledger", f"{label} is reopened but its reopen is not in the audit log")
         _check_outputs(r, entry, close, settings, report)
+
+
+def _h(sha: object) -> str:
+    return f"{str(sha or '')[:16]}…"
+
+
+def _check_sign_entry(e: Entry, ledger: "Ledger", report: Report) -> None:
+    """A sign entry verifies by itself (its public key) and was made with the signer's registered key."""
+    from cmsettle.lifecycle import fingerprint, load_public, signed_statement
+
+    d = e.data
+    who = f"{e.month} revision {d.get('revision')} as {d.get('role')} by {d.get('signer')}"
+    try:
+        public = load_public(str(d.get("public_key")))
+        if fingerprint(public) != d.get("fingerprint"):
+            raise ValueError("the fingerprint is not the public key's")
+        public.verify(base64.b64decode(str(d.get("signature"))), signed_statement(
+            str(e.month), d.get("revision"), d.get("run_id"), d.get("role"), d.get("signer"),
+            d.get("manifest_sha256")))
+    except Exception as exc:  # noqa: BLE001  whatever fails, the signature does not verify
+        report.add(e.seq, "signature", f"the signature of {who} does not verify ({type(exc).__name__}"
+                                       f"{': ' + str(exc) if str(exc) else ''})")
+    registered = ledger.signer_key(str(d.get("signer")))
+    if registered is not None and registered.fingerprint != d.get("fingerprint"):
+        report.add(e.seq, "signature", f"{who}: signed with key {_h(d.get('fingerprint'))}, not the "
+                                       f"registered key {_h(registered.fingerprint)}")
 
 
 def _check_outputs(run: "RunInfo", entry: Entry | None, close: Entry | None, settings: "Settings",
@@ -545,40 +563,40 @@ def _check_outputs(run: "RunInfo", entry: Entry | None, close: Entry | None, set
     folder = output_folder(run, settings)
     if folder is None or manifest_run_id(folder) != run.run_id:
         looked = folder or settings.out_dir / str(run.month)
-        report.breaks.append(Break(seq, "outputs", f"{label}: its outputs are not in {looked} (no manifest.json of "
-                                                   f"run {run.run_id}; give the output folder with --out)"))
+        report.add(seq, "outputs", f"{label}: its outputs are not in {looked} (no manifest.json of run "
+                                   f"{run.run_id}; give the output folder with --out)")
         return
     raw = (folder / MANIFEST_FILE).read_bytes()
     if sha256(raw) != run.manifest_sha256:
-        report.breaks.append(Break(seq, "outputs", f"{label}: {folder / MANIFEST_FILE} has sha256 {sha256(raw)[:16]}…, "
-                                                   f"the ledger recorded {(run.manifest_sha256 or '')[:16]}…"))
+        report.add(seq, "outputs", f"{label}: {folder / MANIFEST_FILE} has sha256 {_h(sha256(raw))}, the "
+                                   f"ledger recorded {_h(run.manifest_sha256)}")
         return
     manifest = json.loads(raw)
     final: dict[str, str] = {}
     if run.status in ("closed", "reopened"):
-        path = folder / CLOSING_FILE
+        path, at = folder / CLOSING_FILE, close.seq if close else seq
         if not path.is_file():
-            report.breaks.append(Break(close.seq if close else seq, "outputs", f"{label}: {path} is missing"))
+            report.add(at, "outputs", f"{label}: {path} is missing")
         else:
             closing_raw = path.read_bytes()
             want = close.data.get("closing_sha256") if close else None
             if want and sha256(closing_raw) != want:
-                report.breaks.append(Break(close.seq if close else seq, "outputs", f"{label}: {path} has sha256 "
-                                           f"{sha256(closing_raw)[:16]}…, the audit log recorded {want[:16]}…"))
+                report.add(at, "outputs", f"{label}: {path} has sha256 {_h(sha256(closing_raw))}, the audit "
+                                          f"log recorded {_h(want)}")
             try:
                 final = dict(json.loads(closing_raw).get("outputs", {}))
-            except (ValueError, AttributeError):
-                report.breaks.append(Break(close.seq if close else seq, "outputs", f"{label}: {path} is not JSON"))
+            except (ValueError, AttributeError, TypeError):
+                report.add(at, "outputs", f"{label}: {path} is not closing.json")
     for name, want in sorted(manifest.get("outputs", {}).items()):
         want = final.get(name, want)
         path = folder / name
         report.outputs_checked += 1
         if not path.is_file():
-            report.breaks.append(Break(seq, "outputs", f"{label}: {path} is missing"))
+            report.add(seq, "outputs", f"{label}: {path} is missing")
         elif (have := sha256(path.read_bytes())) != want:
-            report.breaks.append(Break(seq, "outputs", f"{label}: {path} has sha256 {have[:16]}…, "
-                                                       f"{'closing.json' if name in final else 'the manifest'} "
-                                                       f"lists {want[:16]}… (changed since the run)"))
+            source = CLOSING_FILE if name in final else MANIFEST_FILE
+            report.add(seq, "outputs", f"{label}: {path} has sha256 {_h(have)}, {source} lists {_h(want)} "
+                                       "(changed since the run)")
 
 
 # ---- completing an interrupted command (called under the run lock) ----------------------------------
@@ -642,8 +660,8 @@ def _recover_outputs(settings: "Settings", latest: dict) -> list[str]:
                 and not ((target / MANIFEST_FILE).is_file()
                          and sha256((target / MANIFEST_FILE).read_bytes()) == run.manifest_sha256)):
             swap_into_place(p, target)
-            notes.append(f"{m.group(1)}: the outputs of run {run.run_id}, committed by a process that was stopped "
-                         f"before moving them, are now in {target}")
+            notes.append(f"{m.group(1)}: the outputs of run {run.run_id}, committed by a process that was "
+                         f"stopped before moving them, are now in {target}")
         else:
             shutil.rmtree(p, ignore_errors=True)
     for p in out_dir.glob(".*.old"):  # pipeline.swap_into_place's backup of a replaced folder

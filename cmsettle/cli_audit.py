@@ -124,19 +124,21 @@ class LoggedGroup(TyperGroup):
 
 # ---- commands ---------------------------------------------------------------------------------------
 
-audit_app = typer.Typer(help="The audit log: a hash chain of every run, signature, close, reopen, key and purge.",
+audit_app = typer.Typer(help="The audit log: a hash chain of every run, signature, close, reopen, purge.",
                         no_args_is_help=True)
 
 OutOpt = Annotated[Optional[str], typer.Option("--out", help="output folder [CMSETTLE_OUT, ./out]")]
-RulesOpt = Annotated[Optional[str], typer.Option("--rules", help="rule-set folder [CMSETTLE_RULES, packaged rules/]")]
+RulesOpt = Annotated[Optional[str], typer.Option("--rules",
+                                                 help="rule-set folder [CMSETTLE_RULES, packaged rules/]")]
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="ledger URL [CMSETTLE_DB, sqlite:///./cmsettle.db]")]
 AuditOpt = Annotated[Optional[str], typer.Option(
-    "--audit", help="the audit log's JSON-lines file [CMSETTLE_AUDIT, <ledger>.audit.jsonl beside a SQLite ledger]")]
+    "--audit", help="the audit log's JSON-lines file [CMSETTLE_AUDIT, <ledger>.audit.jsonl]")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable result on stdout")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="print nothing when all is well (cron)")]
 
 
-def _settings(out: Optional[str], rules: Optional[str], db: Optional[str], audit: Optional[str]):  # noqa: ANN202
+def _settings(out: Optional[str], rules: Optional[str], db: Optional[str],
+              audit: Optional[str]):  # noqa: ANN202
     from dataclasses import replace
 
     from cmsettle.cli import settings
@@ -164,15 +166,15 @@ def verify(out: OutOpt = None, db: DbOpt = None, audit: AuditOpt = None, as_json
     elif report.ok:
         if not quiet:
             file = f" and in {report.file} ({report.file_entries})" if report.file else ""
-            console.print(f"audit log intact: {report.entries} entr{'y' if report.entries == 1 else 'ies'} in the "
-                          f"ledger{file}; {report.signatures} "
-                          f"signature(s) verified; {report.runs_checked} run(s), {report.outputs_checked} output "
-                          "file(s) as recorded", highlight=False)
+            entries = f"{report.entries} entr{'y' if report.entries == 1 else 'ies'}"
+            console.print(f"audit log intact: {entries} in the ledger{file}; {report.signatures} "
+                          f"signature(s) verified; {report.runs_checked} run(s), {report.outputs_checked} "
+                          "output file(s) as recorded", highlight=False)
     else:
         first = report.first
-        err_console.print(f"[bold red]audit log broken:[/] {len(report.breaks)} problem(s); the first broken entry "
-                          f"is {first.seq if first and first.seq is not None else '(none: see below)'}",
-                          highlight=False)
+        seq = first.seq if first and first.seq is not None else "(none: see below)"
+        err_console.print(f"[bold red]audit log broken:[/] {len(report.breaks)} problem(s); the first broken "
+                          f"entry is {seq}", highlight=False)
         for b in report.breaks:
             err_console.print(f"  {b}", markup=False, highlight=False)
     if not report.ok:
@@ -182,8 +184,9 @@ def verify(out: OutOpt = None, db: DbOpt = None, audit: AuditOpt = None, as_json
 def purge(
     before: Annotated[int, typer.Option("--before", min=1900, max=9999, show_default=False,
                                         help="delete the months of the years before YEAR", metavar="YEAR")],
-    yes: Annotated[bool, typer.Option("--yes", help="really delete (without it: only list what would go)")] = False,
-    out: OutOpt = None, rules: RulesOpt = None, db: DbOpt = None, audit: AuditOpt = None, as_json: JsonOpt = False,
+    yes: Annotated[bool, typer.Option("--yes", help="really delete (without it: only list them)")] = False,
+    out: OutOpt = None, rules: RulesOpt = None, db: DbOpt = None, audit: AuditOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Delete the months before YEAR (ledger runs and output folders) once past retention (RULEBOOK O5).
 
@@ -204,8 +207,8 @@ def purge(
                       f"--before allowed today is {plan.latest_allowed})", highlight=False)
         return
     months = sorted({str(r.month) for r in plan.runs})
-    what = f"{len(plan.runs)} run(s) of {len(months)} month(s), {months[0]}..{months[-1]}, and {len(plan.folders)} " \
-           "output folder(s)"
+    what = (f"{len(plan.runs)} run(s) of {len(months)} month(s), {months[0]}..{months[-1]}, and "
+            f"{len(plan.folders)} output folder(s)")
     if plan.deleted:
         console.print(f"purged {what}; recorded in the audit log", highlight=False)
     else:

@@ -68,7 +68,8 @@ def plan_purge(settings: Settings, before: int, today: date) -> PurgePlan:
 
     folders: list[Path] = []
     for r in runs:
-        for c in dict.fromkeys([settings.out_dir / str(r.month), *([Path(r.output_dir)] if r.output_dir else [])]):
+        places = [settings.out_dir / str(r.month), *([Path(r.output_dir)] if r.output_dir else [])]
+        for c in dict.fromkeys(places):
             if c.is_dir() and manifest_run_id(c) == r.run_id and c not in folders:
                 folders.append(c)
     return PurgePlan(before, years, rule_set.id, allowed, tuple(runs), tuple(folders))

@@ -24,11 +24,11 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from fixtures_months import ROSTER, csv_bytes, write_month
 from typer.testing import CliRunner
 
 from cmsettle import DEFAULT_RULES_DIR
 from cmsettle.cli import app
-from fixtures_months import ROSTER, csv_bytes, write_month
 
 SIGNERS = (("chief_accountant", "alice"), ("deputy_manager", "bob"), ("branch_manager", "carol"))
 ID_NUMBERS = ("110101199001011234", "110101198506152345", "11010119920303345X", "110101197812124567")

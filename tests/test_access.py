@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from branch_office import AUDIT_FILE, BANK_NUMBERS, ID_NUMBERS, Office
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from branch_office import AUDIT_FILE, BANK_NUMBERS, ID_NUMBERS, Office
 from cmsettle import audit
 from cmsettle.ledger.db import Ledger
 

@@ -17,15 +17,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
-
 from branch_office import AUDIT_FILE, Office
+from filelock import FileLock
+from fixtures_months import write_month
+
 from cmsettle import DEFAULT_RULES_DIR
 from cmsettle.audit import GENESIS, canonical, chain_hash
-from cmsettle.retention import latest_allowed, plan_purge
 from cmsettle.errors import InputError, RefusedError
 from cmsettle.pipeline import Settings
-from fixtures_months import write_month
+from cmsettle.retention import latest_allowed, plan_purge
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from branch_office import AUDIT_FILE, Office
 from fixtures_months import write_month
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from fixtures_months import ASSETS, CLIENTS, ROSTER, _trades, csv_bytes, write_month
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -31,7 +32,6 @@ from cmsettle.cli import app
 from cmsettle.errors import InputError, NotReadyError
 from cmsettle.months import Month
 from cmsettle.pipeline import Settings, settle_month
-from fixtures_months import ASSETS, CLIENTS, ROSTER, _trades, csv_bytes, write_month
 
 MONTH = Month.parse("2024-05")
 TABLES = {"roster": ROSTER, "clients": CLIENTS, "assets": ASSETS, "trades": _trades(MONTH)}
@@ -77,7 +77,7 @@ def check(replace: dict[str, bytes], **kw: object) -> InputError | NotReadyError
     except InputError as exc:
         assert exc.problems
         for p in exc.problems:
-            assert p.file.startswith(f"{MONTH}/") or p.file.startswith("rules"), p
+            assert p.file.startswith(f"{MONTH}/"), p
             if p.row is not None:
                 assert p.column, p
             str(p)  # printable

@@ -96,3 +96,25 @@ def test_a_key_file_that_is_not_the_registered_key_is_refused(office: Office) ->
     res = office.settle("sign", "2024-05", "--role", "chief_accountant", "--signer", "alice")
     assert res.exit_code == 4 and "readable by others" in res.text
 
+
+
+def test_the_sample_months_id_and_bank_numbers_stay_out_of_the_audit_log_and_the_log(tmp_path: Path) -> None:
+    """The sample branch's roster (sample_data/2024-03, Chinese headers 银行账号 and 身份证号) settled and signed."""
+    import csv
+
+    from cmsettle import PROJECT_ROOT
+
+    with open(PROJECT_ROOT / "sample_data" / "2024-03" / "roster.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    numbers = {r["银行账号"] for r in rows if r["银行账号"]} | {r["身份证号"] for r in rows if r["身份证号"]}
+    assert len(numbers) > 40
+    office = Office(tmp_path)
+    env = {"CMSETTLE_DATA": str(PROJECT_ROOT / "sample_data"), "CMSETTLE_LOG": "settle.log"}
+    office.ok("keys", "create", "alice", env=env)
+    office.ok("month", "2024-03", "--quiet", env=env)
+    office.ok("sign", "2024-03", "--role", "chief_accountant", "--signer", "alice", env=env)
+    bank = (tmp_path / "out" / "2024-03" / "bank_transfer.csv").read_text(encoding="utf-8")
+    assert sum(n in bank for n in numbers) > 20  # the bank file has them
+    for name in (AUDIT_FILE, "settle.log"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert not [n for n in numbers if n in text], name

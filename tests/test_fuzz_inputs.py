@@ -35,10 +35,10 @@ from cmsettle.pipeline import Settings, settle_month
 
 MONTH = Month.parse("2024-05")
 TABLES = {"roster": ROSTER, "clients": CLIENTS, "assets": ASSETS, "trades": _trades(MONTH)}
-# The suite runs 40 fixed (derandomized) examples per property; CMSETTLE_FUZZ_EXAMPLES=2000 makes a long,
+# The suite runs 30 fixed (derandomized) examples per property; CMSETTLE_FUZZ_EXAMPLES=2000 makes a long,
 # random fuzzing session of it.
 EXAMPLES = os.environ.get("CMSETTLE_FUZZ_EXAMPLES")
-FUZZ = settings(max_examples=int(EXAMPLES or 40), deadline=None, derandomize=EXAMPLES is None, database=None,
+FUZZ = settings(max_examples=int(EXAMPLES or 30), deadline=None, derandomize=EXAMPLES is None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 HOSTILE_CELLS = [

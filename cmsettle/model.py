@@ -243,17 +243,22 @@ def scaled(column: pd.Series | pd.api.extensions.ExtensionArray) -> tuple[np.nda
     if not (isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype)):
         return None
     chunked = arrow(column)
-    arr = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-    if pa.types.is_decimal256(arr.type):
+    if pa.types.is_decimal256(chunked.type):
         return None
-    n = len(arr)
-    words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)[arr.offset: arr.offset + n]
-    low, high = words[:, 0], words[:, 1]
-    if not np.array_equal(high, low >> 63):
-        return None
-    if arr.null_count:
-        low = np.where(np.asarray(arr.is_valid()), low, 0)
-    return low, arr.type.scale
+    lows = []
+    for arr in chunked.chunks:
+        if not len(arr):
+            continue
+        words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)[arr.offset: arr.offset + len(arr)]
+        low, high = words[:, 0], words[:, 1]
+        if not np.array_equal(high, low >> 63):
+            return None
+        if arr.null_count:
+            low = np.where(np.asarray(arr.is_valid()), low, 0)
+        lows.append(low)
+    if len(lows) == 1:
+        return lows[0], chunked.type.scale
+    return (np.concatenate(lows) if lows else np.zeros(0, dtype=np.int64)), chunked.type.scale
 
 
 def arrow(column: pd.Series | pd.api.extensions.ExtensionArray) -> pa.ChunkedArray:

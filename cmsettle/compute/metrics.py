@@ -136,6 +136,17 @@ def _code_of(column: pd.Series, wanted: tuple[str, ...]) -> np.ndarray:
     return (codes >= 0) & hit[np.maximum(codes, 0)] if len(hit) else np.zeros(len(codes), dtype=bool)
 
 
+def _index_in(values: pd.Index, index: pd.Index) -> np.ndarray:
+    """index.get_indexer(values) for unique ``index``; hashed by pyarrow when both hold arrow strings."""
+    if isinstance(values.dtype, pd.StringDtype) and isinstance(index.dtype, pd.StringDtype):
+        try:
+            found = pc.index_in(model.arrow(values.array), value_set=model.arrow(index.array).combine_chunks())
+            return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        except (AttributeError, TypeError, pa.ArrowException):
+            pass
+    return index.get_indexer(values)
+
+
 def _in_month(column: pd.Series, first, last) -> np.ndarray:
     data = model.arrow(column) if isinstance(column.dtype, pd.ArrowDtype) else pa.chunked_array(
         [pa.array(column.tolist(), type=pa.date32())])
@@ -163,7 +174,7 @@ class _Clients:
         codes, cats = _codes(column)
         if not len(cats) or not len(self.ids):
             return np.full(len(codes), -1, dtype=np.int64)
-        where = self.ids.get_indexer(cats)
+        where = _index_in(cats, self.ids)
         pos = np.where(where >= 0, self.at[np.maximum(where, 0)], -1)
         return np.where(codes >= 0, pos[np.maximum(codes, 0)], -1)
 

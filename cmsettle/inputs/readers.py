@@ -3,6 +3,11 @@
 Every cell becomes stripped text ("" when blank) and every row keeps its number as a spreadsheet shows it
 (the header row is 1 in a normal file). No value is interpreted here beyond turning spreadsheet cells into
 the text a person would type: 1001.0 -> "1001", a date cell -> "2024-05-03". Typing is validate.py's job.
+
+A CSV file is read with pyarrow's multithreaded reader, every column as text (arrow-backed ``str``
+columns, no copy into Python objects); a file that reader refuses (rows of different widths, ...) is read
+again the slower way, with the same result. Stripping is skipped when the file has no byte that can start
+a whitespace character inside a row, which is what a machine export looks like.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from pathlib import Path
 import charset_normalizer
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
 from cmsettle.errors import InputError, Problem
@@ -51,9 +59,79 @@ def read_table(path: Path, table: str, file: str) -> RawTable:
     if path.suffix.lower() == ".xlsx":
         grid, encoding, excel = _xlsx_grid(raw, file), None, True
     else:
+        fast = _csv_arrow(raw, table, file, sha)
+        if fast is not None:
+            return fast
         encoding = detect_encoding(raw, file)
         grid, excel = _csv_grid(raw, encoding, file), False
     return _with_header(grid, table, file, excel, encoding, sha)
+
+
+# Bytes that start a whitespace character (str.isspace) other than the line ends and the delimiter: a file
+# without any of them after its header line has nothing to strip. \xc2, \xe1, \xe2, \xe3 lead the UTF-8
+# forms of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000 (and of other characters: then we strip).
+_WS_LEADS = (b" ", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\xc2", b"\xe1", b"\xe2", b"\xe3")
+_MAX_COLUMNS = 1024
+
+
+def _csv_arrow(raw: bytes, table: str, file: str, sha: str) -> RawTable | None:
+    """The usual CSV file through pyarrow; None when it is not one (then pandas and the csv module read it)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    encoding, data = ("utf-8-sig", raw) if raw.startswith(codecs.BOM_UTF8) else ("utf-8", raw)
+    first_line = raw[:4096].decode(encoding, errors="ignore").split("\n", 1)[0]
+    sep = "\t" if "\t" in first_line and "," not in first_line else ","
+    grid = _arrow_grid(data, sep)
+    if grid is _NOT_UTF8:  # GBK and friends: decoded once, given to pyarrow as UTF-8
+        encoding = detect_encoding(raw, file)
+        data = raw.decode(encoding).encode("utf-8")
+        grid = _arrow_grid(data, sep)
+    if not isinstance(grid, pa.Table) or grid.num_rows == 0 or grid.num_columns > _MAX_COLUMNS:
+        return None
+    header = [str(v).strip() for v in grid.slice(0, 1).to_pylist()[0].values()]
+    if not any(header):  # a blank first row: the header is further down
+        return None
+    body = grid.slice(1)
+    columns = [body.column(i) for i in range(body.num_columns)]
+    start = data.find(b"\n") + 1
+    strip = any(data.find(b, start) >= 0 for b in _WS_LEADS) or (sep != "\t" and data.find(b"\t", start) >= 0)
+    if not strip and data.find(b'"', start) >= 0:  # a quoted value may hold a line end
+        strip = any(pc.any(pc.match_substring_regex(c, "[\r\n]")).as_py() for c in columns)
+    if strip:
+        columns = [pc.utf8_trim_whitespace(c) for c in columns]  # the characters of str.strip()
+    filled = np.zeros(body.num_rows, dtype=bool)
+    for c in columns:
+        filled |= np.asarray(pc.not_equal(c, "").to_numpy(zero_copy_only=False), dtype=bool)
+    keep = np.flatnonzero(filled)
+    if len(keep) < body.num_rows:
+        take = pa.array(keep)
+        columns = [c.take(take) for c in columns]
+    cells = pd.DataFrame({i: pd.Series(c, dtype=_TEXT, copy=False) for i, c in enumerate(columns)},
+                         columns=pd.RangeIndex(len(columns)), copy=False)
+    if not len(columns):
+        cells = pd.DataFrame(index=pd.RangeIndex(len(keep)))
+    return RawTable(table=table, file=file, header=header, header_row=1, cells=cells, rows=keep + 2,
+                    excel=False, encoding=encoding, sha256=sha)
+
+
+_NOT_UTF8 = object()
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" with pyarrow
+
+
+def _arrow_grid(data: bytes, sep: str) -> pa.Table | object | None:
+    """Every cell as text, the header row included; _NOT_UTF8, or None when pyarrow cannot read it."""
+    try:
+        return pv.read_csv(
+            pa.BufferReader(data),
+            read_options=pv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
+                                          newlines_in_values=data.find(b'"') >= 0),
+            convert_options=pv.ConvertOptions(
+                column_types={f"f{i}": pa.large_string() for i in range(_MAX_COLUMNS)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
+        )
+    except pa.ArrowInvalid as exc:
+        return _NOT_UTF8 if "UTF8" in str(exc) or "UTF-8" in str(exc) else None
 
 
 def detect_encoding(raw: bytes, file: str) -> str:

@@ -6,7 +6,10 @@ immutable ``MonthInputs``. Problems are collected, never raised one by one: one 
 of every file in a single ``InputError`` (at most ``CAP`` per file and column, then a count).
 
 Columns are typed per distinct value (``pd.factorize``), so a 10M-row table with a few thousand distinct
-dates, codes or ids costs a few thousand parses, and Problems are built only for failing rows.
+dates, codes or ids costs a few thousand parses, and Problems are built only for failing rows. The large
+tables (clients, assets, trades, fund_sales) come out in the compact dtypes of :mod:`cmsettle.model`:
+ids and codes as categories, dates as arrow dates, and amounts parsed by pyarrow straight from the text
+into exact scaled integers (:func:`parse_amount_column`; no float, no Decimal object per row).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from cmsettle import model
@@ -218,6 +223,176 @@ def parse_amounts(texts: pd.Series) -> tuple[np.ndarray, dict[int, _Bad]]:
     return values, errors
 
 
+_PLAIN_ASCII = f"^(?:{_PLAIN_RE})$"  # in pyarrow (RE2) \d is an ASCII digit; other digits go the Python way
+_INT64_DIGITS = 18  # any number of at most 18 digits fits int64
+_LIMIT_DIGITS = len(str(AMOUNT_LIMIT)) - 1  # an integer part of at most 15 characters is below AMOUNT_LIMIT
+_EPOCH = date(1970, 1, 1)
+
+
+def arrow_text(texts: pd.Series | pd.Index) -> pa.ChunkedArray:
+    """The pyarrow strings behind a text column (no copy when it is arrow-backed already)."""
+    data = texts.array
+    if hasattr(data, "__arrow_array__"):
+        out = data.__arrow_array__()
+        if pa.types.is_string(out.type) or pa.types.is_large_string(out.type):
+            return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
+    return pa.chunked_array([pa.array([str(t) for t in texts.tolist()], type=pa.string())])
+
+
+def factorize(texts: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes per row (int32) and the distinct texts (a ``str`` Series), in order of first appearance.
+
+    pyarrow's dictionary encoding straight on the arrow strings: the chunks of a chunked column share one
+    growing dictionary, so the last chunk's is the whole of it.
+    """
+    arr = arrow_text(texts)
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.int32), pd.Series([], dtype=_TEXT)
+    enc = arr.dictionary_encode()
+    chunks = enc.chunks
+    uniques = chunks[-1].dictionary
+    if not all(len(c.dictionary) == len(uniques) or c.dictionary.equals(uniques.slice(0, len(c.dictionary)))
+               for c in chunks[:-1]):  # not the case in any pyarrow seen so far: then unify
+        enc = enc.unify_dictionaries()
+        chunks, uniques = enc.chunks, enc.chunks[0].dictionary
+    codes = np.concatenate([np.asarray(c.indices.fill_null(-1)) for c in chunks])
+    return codes, pd.Series(uniques, dtype=_TEXT)
+
+
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" with pyarrow
+
+
+def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+@dataclass
+class AmountColumn:
+    """A parsed amount column: value = unscaled / 10**scale exactly, for every row not blank nor in ``errors``."""
+
+    unscaled: np.ndarray            # int64; 0 where blank or bad
+    scale: int
+    errors: dict[int, _Bad]         # row position -> problem
+    blank: np.ndarray               # bool per row
+    decimals: pa.ChunkedArray | None = None  # the same values as decimal128(38, scale) when no row is blank or bad
+
+
+def parse_amount_column(texts: pd.Series) -> AmountColumn | None:
+    """A whole amount column at once: exact int64 unscaled values at one scale, and the errors by row.
+
+    Plain numbers ("1234.5", "1,234.50", "-3", ".5") are cast by pyarrow from text to decimal128: digit by
+    digit, exact, no float; at scale 2 (fen) when no value has more decimals, else at the largest number of
+    decimals found. What is not plain (scientific notation, other digits, garbage, 16 characters or more
+    before the point) is typed per distinct value by :func:`parse_amounts`. The scaled integers are exactly
+    the Decimals the text denotes, x 10**scale. Blank rows are 0, left to the caller. A value of 10^15 or
+    more is an error, as in :func:`parse_amounts`. None when a value does not fit int64 at the scale.
+    """
+    arr = arrow_text(texts)
+    if len(arr) > _FEW_FROM and len(arr.slice(0, _SAMPLE).unique()) <= _SAMPLE // 64:
+        # few distinct values (commission rates): parse each once, then spread them by code
+        codes, uniques = factorize(texts)
+        if len(uniques) <= len(arr) // 64:
+            each = parse_amount_column(uniques)
+            if each is None:
+                return None
+            errors: dict[int, _Bad] = {}
+            if each.errors:
+                failed = np.zeros(len(uniques), dtype=bool)
+                failed[list(each.errors)] = True
+                errors = {int(i): each.errors[int(codes[i])] for i in np.flatnonzero(failed[codes])}
+            return AmountColumn(each.unscaled[codes], each.scale, errors, each.blank[codes])
+    blank = _mask(pc.equal(arr, ""))
+    if (not blank.any() and not _has_bytes(arr, b",eE")
+            and (pc.max(pc.binary_length(arr)).as_py() or 0) <= _FAST_CHARS):  # the usual export: fen for all
+        try:
+            fen = pc.cast(arr, pa.decimal128(38, 2))
+        except pa.ArrowInvalid:  # more decimals, or not plain: looked at closely below
+            pass
+        else:
+            unscaled, too_large = _low_words(fen, 2)
+            if not too_large.any():
+                return AmountColumn(unscaled, 2, {}, blank, fen)
+    plain = _mask(pc.match_substring_regex(arr, _PLAIN_ASCII))
+    text = pc.replace_substring(arr, ",", "") if _has_bytes(arr, b",") else arr
+    dot = pc.find_substring(text, ".")
+    length = pc.binary_length(text)
+    has_dot = pc.greater_equal(dot, 0)
+    whole_len = _ints(pc.if_else(has_dot, dot, length))  # the integer part, with its sign
+    plain &= whole_len <= _LIMIT_DIGITS  # a longer one may be 10^15 or more: typed the Python way
+    errors = {}
+    other: dict[int, Decimal] = {}
+    other_rows = np.flatnonzero(~plain & ~blank)
+    if len(other_rows):
+        codes, uniques = factorize(texts.iloc[other_rows].reset_index(drop=True))
+        values, bad = parse_amounts(uniques)
+        for i, c in zip(other_rows.tolist(), codes.tolist()):
+            if c in bad:
+                errors[i] = bad[c]
+            elif values[c] is not None:
+                other[i] = values[c]
+    frac = _ints(pc.if_else(has_dot, pc.subtract(pc.subtract(length, dot), 1), 0))
+    scale = max([int(np.max(frac, where=plain, initial=0)), *(model.decimals_of(v) for v in other.values())])
+    if int(np.max(whole_len, where=plain, initial=0)) + scale > _INT64_DIGITS:
+        return None
+    every = bool(plain.all())
+    decimals = pc.cast(text if every else pc.if_else(pa.array(plain), _combined(text), "0"),
+                       pa.decimal128(38, scale))
+    unscaled, _ = _low_words(decimals, scale)
+    if other:
+        unscaled = unscaled.copy()
+        for i, v in other.items():
+            u = int(v.scaleb(scale))
+            if abs(u) > 2**63 - 1:
+                return None
+            unscaled[i] = u
+    if not every:
+        unscaled = np.where(blank, 0, unscaled)
+    return AmountColumn(unscaled, scale, errors, blank, decimals if every and not errors else None)
+
+
+_FEW_FROM, _SAMPLE = 1 << 16, 1 << 12  # columns longer than this are first sampled for few distinct values
+_FAST_CHARS = 30  # pyarrow's decimal128 holds 38 digits; longer texts could overflow it unnoticed
+
+
+def _has_bytes(arr: pa.ChunkedArray, wanted: bytes) -> bool:
+    """Whether any value of a string column contains one of the bytes ``wanted`` (memchr over the data)."""
+    for chunk in arr.chunks:
+        if len(chunk) == 0 or chunk.buffers()[2] is None:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)
+        start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+        data = chunk.buffers()[2].to_pybytes()[start:end] if end > start else b""
+        if any(data.find(bytes([w])) >= 0 for w in wanted):
+            return True
+    return False
+
+
+def _combined(values: pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _ints(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _low_words(decimals: pa.ChunkedArray | pa.Array, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """The int64 unscaled values of a decimal128 array (the low 64 bits, little-endian), and where a value
+    is AMOUNT_LIMIT or more (then it may not fit: its unscaled value is not to be used)."""
+    chunks = decimals.chunks if isinstance(decimals, pa.ChunkedArray) else [decimals]
+    words = [np.frombuffer(c.buffers()[1], dtype=np.int64).reshape(-1, 2)[c.offset: c.offset + len(c)]
+             for c in chunks if len(c)]
+    if not words:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    low = np.concatenate([w[:, 0] for w in words]) if len(words) > 1 else words[0][:, 0]
+    high = np.concatenate([w[:, 1] for w in words]) if len(words) > 1 else words[0][:, 1]
+    too_large = high != (low >> 63)
+    limit = 10 ** (_LIMIT_DIGITS + scale)
+    if limit <= 2**63 - 1:
+        too_large |= (low >= limit) | (low <= -limit)
+    return low, too_large
+
+
 def _parse_bool(text: str) -> bool:
     flag = aliases().booleans.get(text.casefold())
     if flag is None:
@@ -346,8 +521,15 @@ class _Parsed:
     def file(self) -> str:
         return self.raw.file
 
-    def ids(self, column: str) -> set[str]:
-        return set(self.frame[column].dropna())
+    def ids(self, column: str) -> set[str] | pd.Index:
+        """The ids found in a column: a set, or for a large table the Index of its categories."""
+        s = self.frame[column]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            codes = s.cat.codes.to_numpy()
+            used = np.zeros(len(s.cat.categories), dtype=bool)
+            used[codes[codes >= 0]] = True
+            return s.cat.categories[used]
+        return set(s.dropna())
 
 
 def _letter(i: int) -> str:
@@ -395,14 +577,23 @@ class _Run:
             raw = self._history_before_month(raw, where)
         shown = {c: c if raw.header[i] == c else f"{c} (header '{raw.header[i]}')" for c, i in where.items()}
         n = len(raw.cells)
+        large = spec.name in model.FRAME_SCHEMA
         frame: dict[str, object] = {"_row": raw.rows.astype(np.int64)}
         text: dict[str, pd.Series] = {}
         for col in spec.columns:
             if col.name in where:
                 text[col.name] = raw.cells[where[col.name]]
-                frame[col.name] = self._column(raw, col, text[col.name], shown[col.name])
+                if large:
+                    frame[col.name] = self._typed_column(raw, col, text[col.name], shown[col.name])
+                else:
+                    frame[col.name] = self._column(raw, col, text[col.name], shown[col.name])
+            elif large:
+                frame[col.name] = model.typed_frame(spec.name, {col.name: [col.default] * n})[col.name].array
             else:
                 frame[col.name] = _filled(n, col.default)
+        if large:
+            columns = {k: frame[k] for k in [*spec.names, "_row"]}
+            return _Parsed(spec, raw, pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False), text, shown)
         # Explicit object dtype: pandas would otherwise infer `str` for text and turn None into NaN.
         return _Parsed(spec, raw, pd.DataFrame({k: pd.Series(v, dtype=None if k == "_row" else object)
                                                 for k, v in frame.items()}), text, shown)
@@ -474,40 +665,126 @@ class _Run:
 
     def _column(self, raw: RawTable, col: T.Col, text: pd.Series, shown: str) -> np.ndarray:
         """Type one column once per distinct value; report failing rows; None where blank or bad."""
-        codes, uniques = pd.factorize(text)
-        distinct = pd.Series(uniques, dtype="str")
+        codes, values, failed = self._distinct(raw, col, text, shown)
+        out = values[codes] if len(codes) else _filled(0, None)
+        if failed is not None:
+            out[failed[codes]] = None
+        return out
+
+    def _distinct(self, raw: RawTable, col: T.Col, text: pd.Series, shown: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The column's codes per row, the typed distinct values, and which distinct values failed (None:
+        none); the failing rows are reported."""
+        codes, distinct = factorize(text)
+        values, errors = _filled(len(distinct), None), {}
         if col.type == T.AMOUNT:
             values, errors = parse_amounts(distinct)
+        elif col.type == T.ID and len(distinct) > 1000:  # a million ids: only the ="..." ones need Python
+            wrapped = np.flatnonzero(distinct.str.startswith('="').to_numpy(dtype=bool))
+            values[:] = distinct.to_numpy(dtype=object)
+            for k in wrapped:
+                values[k] = _unwrap_id(distinct.iat[k])
         else:
             parse = _one_parser(col, raw.excel)
-            values, errors = _filled(len(distinct), None), {}
             for k, t in enumerate(distinct.tolist()):
                 if t:
                     try:
                         values[k] = parse(t)
                     except _Bad as bad:
                         errors[k] = bad
-        for k in np.flatnonzero((distinct == "").to_numpy(dtype=bool)):  # at most one
+        blank = (distinct == "").to_numpy(dtype=bool)
+        for k in np.flatnonzero(blank):  # at most one
             values[k] = col.default
             if col.value:
                 errors[int(k)] = _Bad("a value is required", _expected(col))
         if col.sign or col.dates:
             typed = np.array([v is not None for v in values], dtype=bool)  # errors are None
-            typed[(distinct == "").to_numpy(dtype=bool)] = False  # a default is not checked
+            typed[blank] = False  # a default is not checked
             errors.update(self._out_of_range(col, values, np.flatnonzero(typed)))
-        out = values[codes] if len(codes) else _filled(0, None)
+        if not errors:
+            return codes, values, None
+        failed = np.zeros(len(distinct), dtype=bool)
+        failed[list(errors)] = True
+        bad_rows = np.flatnonzero(failed[codes])
+        self._report(raw, shown, text, bad_rows, lambda i: errors[int(codes[i])])
+        return codes, values, failed
+
+    def _report(self, raw: RawTable, shown: str, text: pd.Series, bad_rows: np.ndarray,
+                error_of: Callable[[int], _Bad]) -> None:
+        room = self.problems.room(raw.file, shown)
+        for i in bad_rows[:room]:
+            e = error_of(int(i))
+            self.problems.add(Problem(raw.file, e.message, row=int(raw.rows[i]), column=shown,
+                                      value=str(text.iat[i]), expected=e.expected))
+        self.problems.skip(raw.file, shown, len(bad_rows) - room)
+
+    def _typed_column(self, raw: RawTable, col: T.Col, text: pd.Series, shown: str) -> object:
+        """A column of a large table in the dtype of cmsettle.model.FRAME_SCHEMA; missing where bad."""
+        if col.type == T.AMOUNT:
+            return self._amount_column(raw, col, text, shown)
+        if col.type == T.ID:
+            codes, distinct = factorize(text)
+            plain = arrow_text(distinct)
+            if not (pc.any(pc.starts_with(plain, '="')).as_py() or pc.any(pc.equal(plain, "")).as_py()):
+                # every distinct text is an id as it stands: the dictionary is the categories
+                return pd.Categorical.from_codes(codes, categories=pd.Index(distinct), validate=False)
+        codes, values, failed = self._distinct(raw, col, text, shown)
+        ok = np.array([v is not None for v in values], dtype=bool)
+        if failed is not None:
+            ok &= ~failed
+        everywhere = bool(ok.all())
+        if col.type == T.ID:  # ="0042" and 0042 are one id; blank or bad ones are missing
+            ids_codes, ids_uniques = pd.factorize(pd.Series(values, dtype=object).where(ok, None))
+            row_codes = ids_codes[codes] if len(codes) else codes
+            return pd.Categorical.from_codes(row_codes, categories=pd.Index(ids_uniques, dtype="str"))
+        if col.type == T.CODE:
+            order = T.CODES[col.codes or ""]
+            where = np.array([order.index(v) if ok[k] else -1 for k, v in enumerate(values)], dtype=np.int8)
+            return pd.Categorical.from_codes(where[codes], categories=list(order), validate=False)
+        if col.type == T.DATE:
+            days = np.array([(v - _EPOCH).days if ok[k] else 0 for k, v in enumerate(values)], dtype=np.int32)
+            mask = None if everywhere else ~ok[codes]
+            arr = pa.array(days[codes], type=pa.int32(), mask=mask).view(pa.date32())
+            return pd.array(arr, dtype=pd.ArrowDtype(pa.date32()))
+        raise AssertionError(f"no large-table type for {col.type}")
+
+    def _amount_column(self, raw: RawTable, col: T.Col, text: pd.Series, shown: str) -> object:
+        """An amount column as exact scaled integers; the Decimal column of the model when they do not fit."""
+        parsed = parse_amount_column(text)
+        if parsed is None:  # does not fit int64: typed per distinct value, as Decimal objects
+            return self._column(raw, col, text, shown)
+        unscaled, scale, errors, blank = parsed.unscaled, parsed.scale, parsed.errors, parsed.blank
+        valid = ~blank
+        for i in errors:
+            valid[i] = False
+        default_ok = col.default is not None
+        if blank.any():
+            if col.value:
+                need = _Bad("a value is required", _expected(col))
+                errors.update((int(i), need) for i in np.flatnonzero(blank))
+            elif default_ok:
+                d_unscaled = int(D(col.default).scaleb(scale))
+                unscaled = np.where(blank, d_unscaled, unscaled)
+        sign = None
+        if col.sign == T.NONNEG:
+            sign = unscaled < 0, _Bad("must not be negative", "0 or more")
+        elif col.sign == T.POSITIVE:
+            sign = unscaled <= 0, _Bad("must be more than 0", "more than 0")
+        elif col.sign == T.RATE:
+            sign = (unscaled < 0) | (unscaled >= 10 ** scale), _Bad(
+                "a rate must be at least 0 and below 1", "a rate such as 0.0003 (0 <= rate < 1)")
+        if sign is not None:
+            for i in np.flatnonzero(sign[0] & valid):
+                errors.setdefault(int(i), sign[1])
         if errors:
-            failed = np.zeros(len(distinct), dtype=bool)
-            failed[list(errors)] = True
-            bad_rows = np.flatnonzero(failed[codes])
-            room = self.problems.room(raw.file, shown)
-            for i in bad_rows[:room]:
-                e = errors[int(codes[i])]
-                self.problems.add(Problem(raw.file, e.message, row=int(raw.rows[i]), column=shown,
-                                          value=str(text.iat[i]), expected=e.expected))
-            self.problems.skip(raw.file, shown, len(bad_rows) - room)
-            out[bad_rows] = None
-        return out
+            bad_rows = np.array(sorted(errors), dtype=np.int64)
+            self._report(raw, shown, text, bad_rows, lambda i: errors[i])
+            valid[bad_rows] = False
+        if not col.value and default_ok:
+            valid |= blank & ~np.isin(np.arange(len(blank)), list(errors))
+        if parsed.decimals is not None and valid.all():  # the cast itself is the column
+            return pd.array(parsed.decimals, dtype=pd.ArrowDtype(parsed.decimals.type))
+        return model.scaled_array(unscaled, scale, valid)
 
     def _out_of_range(self, col: T.Col, values: np.ndarray, at: np.ndarray) -> dict[int, _Bad]:
         """Sign and date-range errors of the typed distinct values at positions `at` (vectorised compare)."""
@@ -552,13 +829,18 @@ class _Run:
         first_of = dict(zip(positions[dup], first[dup], strict=True))
         self.rows(pt, positions[dup], column, lambda i: f"{message} (first on row {first_of[i]})", expected)
 
-    def refs(self, pt: _Parsed | None, column: str, known: set[str] | None, message: str,
+    def refs(self, pt: _Parsed | None, column: str, known: set[str] | pd.Index | None, message: str,
              expected: str) -> None:
         """Rows whose id is not among the known ones (skipped when the other table could not be read)."""
         if pt is None or known is None:
             return
         s = pt.frame[column]
-        bad = (s.notna() & ~s.isin(list(known))).to_numpy()
+        if isinstance(s.dtype, pd.CategoricalDtype):  # once per distinct id, then by code
+            codes = s.cat.codes.to_numpy()
+            unknown = ~isin(s.cat.categories, known)
+            bad = (codes >= 0) & unknown[np.maximum(codes, 0)] if len(unknown) else np.zeros(len(s), dtype=bool)
+        else:
+            bad = (s.notna() & ~s.isin(list(known))).to_numpy()
         self.rows(pt, np.flatnonzero(bad), column, message, expected)
 
     def check(self) -> None:
@@ -584,7 +866,7 @@ class _Run:
         if pt := t.get("attendance"):
             self._attendance(pt)
         if pt := t.get("penalties"):
-            known = None if staff is None else staff | set(self.known)
+            known = None if staff is None else set(staff) | set(self.known)
             self.refs(pt, "manager_id", known, "manager not in the roster nor in the ledger",
                       f"{in_roster}, or someone who left and is still in the ledger")
             self._penalties(pt)
@@ -682,9 +964,14 @@ class _Run:
         columns = T.FRAME_COLUMNS[name]
         pt = self.tables.get(name)
         if pt is None:
-            return pd.DataFrame({**{c: pd.Series([], dtype=object) for c in columns},
-                                 "_row": pd.Series([], dtype=np.int64)})
+            return model.typed_frame(name)
         return pt.frame[[*columns, "_row"]].reset_index(drop=True)
+
+
+def isin(values: pd.Index, known: set[str] | pd.Index) -> np.ndarray:
+    """values.isin(known) as a boolean array; hashed by pyarrow (pandas' isin on arrow strings loops)."""
+    value_set = arrow_text(known if isinstance(known, pd.Index) else pd.Index(list(known), dtype=object))
+    return _mask(pc.is_in(arrow_text(values), value_set=value_set.combine_chunks()))
 
 
 def _filled(n: int, value: object) -> np.ndarray:

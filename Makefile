@@ -21,6 +21,9 @@ demo: $(STAMP) ## install, settle the sample months in order, show where the out
 test: $(STAMP) ## install with the test extras and run the test suite
 	$(BIN)/python -m pytest
 
+bench: $(STAMP) ## time `settle month` against the floor (pyarrow read + group-by) at BENCH_TRADES (default 1000000)
+	$(BIN)/python benchmarks/bench.py $(if $(BENCH_TRADES),--trades $(BENCH_TRADES))
+
 sample: $(STAMP) ## regenerate sample_data/ with the deterministic generator
 	$(BIN)/python scripts/gen_sample.py --out sample_data
 

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""`make bench`: a settled company month against the cost of reading its files.
+
+    BENCH_TRADES=1000000 make bench                     # one scale (the default)
+    BENCH_TRADES=100000,1000000,10000000 make bench     # the README's scaling table
+    python benchmarks/bench.py --trades 1000000 --runs 5
+
+For each scale (trades a month; managers = trades / 2,000, at least 34; clients = trades / 10) it
+generates one month folder with the deterministic generator (cmsettle.synth, seed 2024, plain amounts),
+cached in benchmarks/.data/<trades>/ and regenerated when the generator changes, then times on those
+same files, as whole processes (interpreter start and imports included), alternately:
+
+* the floor (benchmarks/floor.py): pyarrow's CSV reader over trades, assets and clients and hash
+  group-bys of turnover x rate, avg and end assets per manager;
+* the full run: `python -m cmsettle month 2024-05` with a fresh SQLite ledger (the first ledger month,
+  so history and opening are read) writing its outputs into a fresh temporary folder.
+
+It prints each run, then per scale the median wall times, `ratio: X.XX` (full / floor, the median of
+the ratios of the pairs, run one after the other), the peak resident memory of each process (the
+operating system's own accounting, from wait4) and their ratio. One untimed pair runs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / ".data"
+MONTH = "2024-05"
+SEED = 2024
+
+
+def scale(trades: int) -> tuple[int, int]:
+    """(managers, clients) for a number of trades: 10M trades -> 5,000 managers and 1,000,000 clients."""
+    return max(34, trades // 2000), max(1500, trades // 10)
+
+
+def month_folder(trades: int) -> Path:
+    """The cached data folder of one scale; generated when absent or made by another generator."""
+    managers, clients = scale(trades)
+    synth = ROOT / "cmsettle" / "synth.py"
+    stamp = {"trades": trades, "managers": managers, "clients": clients, "seed": SEED, "month": MONTH,
+             "thousands": False, "synth_sha256": hashlib.sha256(synth.read_bytes()).hexdigest()}
+    base = DATA / str(trades)
+    stamp_file = base / "stamp.json"
+    if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
+        return base / MONTH
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    print(f"generating {trades:,} trades, {managers:,} managers, {clients:,} clients into {base} ...", flush=True)
+    t0 = time.perf_counter()
+    sys.path.insert(0, str(ROOT))
+    from cmsettle.synth import generate
+
+    summary = generate(base, [MONTH], seed=SEED, managers=managers, clients=clients, trades_per_month=trades,
+                       thousands=False, readme=False)
+    print(f"  {', '.join(f'{k} {n:,}' for k, n in summary.rows[MONTH].items())} "
+          f"({time.perf_counter() - t0:.1f}s)", flush=True)
+    stamp_file.write_text(json.dumps(stamp, indent=1))
+    return base / MONTH
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    peak: int    # peak resident set size of the process, bytes
+
+
+def run(cmd: list[str], cwd: Path) -> Run:
+    """One whole process: wall time around it, peak RSS from the kernel's accounting of that child."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"failed (exit {proc.returncode}): {' '.join(cmd)}\n{out.decode(errors='replace')}")
+    return Run(wall, usage.ru_maxrss * 1024)  # Linux: kilobytes
+
+
+def floor_cmd(folder: Path) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve().parent / "floor.py"), str(folder)]
+
+
+def full_cmd(folder: Path, work: Path) -> list[str]:
+    return [sys.executable, "-m", "cmsettle", "month", MONTH, "--data", str(folder.parent),
+            "--out", str(work / "out"), "--db", f"sqlite:///{work / 'ledger.db'}", "--quiet"]
+
+
+def full_run(folder: Path) -> Run:
+    with tempfile.TemporaryDirectory(prefix="cmsettle-bench-") as tmp:
+        work = Path(tmp)
+        r = run(full_cmd(folder, work), work)
+        if not (work / "out" / MONTH / "pay_lines.csv").exists():
+            sys.exit(f"the full run wrote no {MONTH}/pay_lines.csv")
+        return r
+
+
+def gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def bench(trades: int, runs: int) -> dict:
+    folder = month_folder(trades)
+    managers, clients = scale(trades)
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    print(f"\n== {trades:,} trades, {managers:,} managers, {clients:,} clients "
+          f"({size / 1e6:,.0f} MB of files in {folder})", flush=True)
+    run(floor_cmd(folder), folder)  # warm-up: files in the page cache, imports compiled
+    full_run(folder)
+    floors, fulls = [], []
+    for k in range(runs):
+        f = run(floor_cmd(folder), folder)
+        s = full_run(folder)
+        floors.append(f)
+        fulls.append(s)
+        print(f"  run {k + 1}: floor {f.wall:6.2f}s {gib(f.peak)}   full {s.wall:6.2f}s {gib(s.peak)}   "
+              f"{s.wall / f.wall:.2f}x", flush=True)
+    floor_wall = statistics.median(r.wall for r in floors)
+    full_wall = statistics.median(r.wall for r in fulls)
+    ratio = statistics.median(s.wall / f.wall for f, s in zip(floors, fulls))
+    floor_peak = statistics.median(r.peak for r in floors)
+    full_peak = statistics.median(r.peak for r in fulls)
+    print(f"floor: {floor_wall:.2f} s wall, peak RSS {gib(floor_peak)}")
+    print(f"full:  {full_wall:.2f} s wall, peak RSS {gib(full_peak)}")
+    print(f"ratio: {ratio:.2f}")
+    print(f"memory ratio: {full_peak / floor_peak:.2f}", flush=True)
+    return dict(trades=trades, managers=managers, clients=clients, floor=floor_wall, full=full_wall, ratio=ratio,
+                floor_peak=floor_peak, full_peak=full_peak)
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{model}, {os.cpu_count()} cores, {mem / 2**30:.0f} GiB, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trades", default=os.environ.get("BENCH_TRADES") or "1000000",
+                    help="trades a month, or a comma-separated list (default $BENCH_TRADES, else 1000000)")
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS") or 3),
+                    help="timed pairs per scale (default $BENCH_RUNS, else 3)")
+    a = ap.parse_args(argv)
+    scales = [int(t.replace("_", "")) for t in a.trades.split(",") if t.strip()]
+    print(f"machine: {machine()}")
+    rows = [bench(t, a.runs) for t in scales]
+    print("\n| trades | managers | clients | floor | full run | ratio | floor peak | full peak | memory ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['trades']:,} | {r['managers']:,} | {r['clients']:,} | {r['floor']:.2f} s | {r['full']:.2f} s "
+              f"| {r['ratio']:.2f} | {gib(r['floor_peak'])} | {gib(r['full_peak'])} "
+              f"| {r['full_peak'] / r['floor_peak']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

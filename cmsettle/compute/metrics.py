@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 import pandas as pd
@@ -70,56 +70,63 @@ _LIMIT = 2**63 - 1
 
 
 class _Amounts:
-    """One amount column: int64 unscaled values and their scale, or (the fallback) Decimal objects."""
+    """Amounts: exact unscaled integers and their scale (int64, or Python ints in an object array when a sum
+    could overflow), or, the model's fallback, Decimal objects."""
 
-    def __init__(self, column: pd.Series):
+    def __init__(self, ints: np.ndarray | None, scale: int = 0, objects: np.ndarray | None = None):
+        self.ints, self.scale, self.objects = ints, scale, objects
+
+    @classmethod
+    def of(cls, column: pd.Series) -> "_Amounts":
         parts = model.scaled(column)
         if parts is not None:
-            self.ints: np.ndarray | None = parts[0]
-            self.scale = parts[1]
-            self.objects: np.ndarray | None = None
-        else:
-            self.ints, self.scale = None, 0
-            self.objects = np.array([ZERO if v is None or v is pd.NA else v for v in column.tolist()], dtype=object)
+            return cls(parts[0], parts[1])
+        return cls(None, 0, np.array([ZERO if v is None or v is pd.NA else v for v in column.tolist()],
+                                     dtype=object))
 
     def decimal(self, unscaled: int) -> Decimal:
         return Decimal(unscaled).scaleb(-self.scale) if unscaled else ZERO
 
     def take(self, positions: np.ndarray) -> "_Amounts":
-        out = object.__new__(_Amounts)
-        out.scale = self.scale
-        out.ints = self.ints[positions] if self.ints is not None else None
-        out.objects = self.objects[positions] if self.objects is not None else None
-        return out
+        return _Amounts(self.ints[positions] if self.ints is not None else None, self.scale,
+                        self.objects[positions] if self.objects is not None else None)
 
     def values(self) -> list[Decimal]:
         if self.ints is not None:
             return [self.decimal(int(u)) for u in self.ints]
         return list(self.objects)  # type: ignore[arg-type]
 
-    def sums(self, groups: np.ndarray, n: int) -> list[Decimal]:
+    def sum_by(self, groups: np.ndarray, n: int) -> "_Amounts":
         """Exact sums per group 0..n-1 (rows with a group < 0 are left out)."""
         keep = groups >= 0
-        if not keep.all():
-            groups = groups[keep]
-            taken = self.take(np.flatnonzero(keep))
-        else:
-            taken = self
+        taken = self if keep.all() else self.take(np.flatnonzero(keep))
+        groups = groups if keep.all() else groups[keep]
         if taken.ints is not None:
             ints = taken.ints
-            bound = int(np.abs(ints).max()) * len(ints) if len(ints) else 0
-            if bound <= _LIMIT:  # no partial sum can overflow int64
-                out = np.zeros(n, dtype=np.int64)
-                np.add.at(out, groups, ints)
-                return [self.decimal(int(t)) for t in out]
-            big = np.zeros(n, dtype=object)
-            big[:] = 0
-            np.add.at(big, groups, ints.astype(object))  # Python integers: exact, slower
-            return [self.decimal(int(t)) for t in big]
+            if ints.dtype != object and (int(np.abs(ints).max()) * len(ints) if len(ints) else 0) <= _LIMIT:
+                out = np.zeros(n, dtype=np.int64)  # no partial sum can overflow int64
+            else:
+                out = np.zeros(n, dtype=object)  # Python integers: exact, slower
+                out[:] = 0
+                ints = ints.astype(object)
+            np.add.at(out, groups, ints)
+            return _Amounts(out, self.scale)
         acc = np.zeros(n, dtype=object)
         acc[:] = ZERO
         np.add.at(acc, groups, taken.objects)
-        return list(acc)
+        return _Amounts(None, 0, acc)
+
+    def sums(self, groups: np.ndarray, n: int) -> list[Decimal]:
+        return self.sum_by(groups, n).values()
+
+    def above(self, threshold: Decimal) -> np.ndarray:
+        """value > threshold, element-wise."""
+        if self.ints is not None:  # x > t <=> x > floor(t) for an integer x
+            limit = int(threshold.scaleb(self.scale).to_integral_value(rounding=ROUND_FLOOR))
+            if self.ints.dtype == object or not -_LIMIT <= limit <= _LIMIT:
+                return np.array([int(x) > limit for x in self.ints], dtype=bool)
+            return self.ints > limit
+        return np.array([v > threshold for v in self.objects], dtype=bool)  # type: ignore[union-attr]
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -168,6 +175,12 @@ class _Clients:
 
     def id(self, pos: int) -> str:
         return str(self.ids[self.codes[pos]])
+
+    def ids_at(self, positions: np.ndarray) -> list[str]:
+        """The client ids at some positions, fetched at once."""
+        if not len(positions):
+            return []
+        return [str(x) for x in self.ids.take(self.codes[positions]).tolist()]
 
     def positions_of(self, column: pd.Series) -> np.ndarray:
         """For each row of another table's client_id column, the client's position (-1: not a client)."""
@@ -222,7 +235,7 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     a_rows = np.flatnonzero(a_pos >= 0)
     book: dict[str, _Amounts] = {}
     for col in ("avg_assets", "end_assets", "equity_assets"):
-        a = _Amounts(assets[col]).take(a_rows)
+        a = _Amounts.of(assets[col]).take(a_rows)
         if a.ints is not None:
             full = np.zeros(cl.n, dtype=np.int64)
             full[a_pos[a_rows]] = a.ints
@@ -238,8 +251,8 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     trades = inputs.trades
     t_pos = cl.positions_of(trades["client_id"])
     t_owner = cl.owner_of(t_pos)
-    turnover = _Amounts(trades["turnover"])
-    rate = _Amounts(trades["commission_rate"])
+    turnover = _Amounts.of(trades["turnover"])
+    rate = _Amounts.of(trades["commission_rate"])
     if rate.ints is not None:
         rate_codes, rate_uniques = pd.factorize(rate.ints)
         rates = [rate.decimal(int(u)) for u in rate_uniques]
@@ -273,51 +286,52 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     t_slot = np.where(t_pos >= 0, slot[np.maximum(t_pos, 0)], -1)
     rows = np.flatnonzero(_code_of(trades["side"], ("buy",)) & (t_slot >= 0))
     bought, b_slot = turnover.take(rows), t_slot[rows]
-    buy_all = bought.sums(b_slot, len(candidates))
-    buy_eff = bought.sums(np.where(_code_of(trades["product"], EFFECTIVE_PRODUCTS)[rows], b_slot, -1),
-                          len(candidates))
-    buy_ipo = bought.sums(np.where(_code_of(trades["product"], IPO_FUND_PRODUCTS)[rows], b_slot, -1),
-                          len(candidates))
-    end_c = book["end_assets"].take(candidates).values()
-    effective = [e > m.effective_threshold or b > m.effective_threshold for e, b in zip(end_c, buy_eff)]
+    n_cand = len(candidates)
+    buy_all = bought.sum_by(b_slot, n_cand)
+    buy_eff = bought.sum_by(np.where(_code_of(trades["product"], EFFECTIVE_PRODUCTS)[rows], b_slot, -1), n_cand)
+    buy_ipo = bought.sum_by(np.where(_code_of(trades["product"], IPO_FUND_PRODUCTS)[rows], b_slot, -1), n_cand)
+    end_c = book["end_assets"].take(candidates)
+    effective = np.zeros(cl.n, dtype=bool)  # M3/D8: strictly greater
+    effective[candidates] = end_c.above(m.effective_threshold) | buy_eff.above(m.effective_threshold)
 
-    counted: list[tuple[int, bool]] = []  # (client position, late per D9)
     new_pending = set(pending)
-    for p in opened:  # M3: opened in M, normal and effective (strictly greater, D8)
-        if normal[p] and effective[slot[p]]:
-            counted.append((int(p), False))
-        elif investigated[p]:
-            new_pending.add(cl.id(p))  # D9: may count later, once
+    counted = opened[normal[opened] & effective[opened]]  # M3: opened in M, normal and effective
+    new_pending.update(cl.ids_at(opened[investigated[opened]]))  # D9: may count later, once
+    late = []
     for cid, p in pending_at:
         if p < 0:
             continue
         if normal[p]:
             new_pending.discard(cid)
-            if effective[slot[p]]:
-                counted.append((p, True))
+            if effective[p]:
+                late.append(p)
         elif malicious[p]:
             new_pending.discard(cid)
+    counted_all = np.concatenate([counted, np.array(late, dtype=np.int64)]).astype(np.int64)
+    is_late = np.arange(len(counted_all)) >= len(counted)
+    owned = cl.owner[counted_all] >= 0
+    counted_all, is_late = counted_all[owned], is_late[owned]
 
-    weight = {"institution": Decimal(m.institution_weight)}
-    k_codes, k_cats = _codes(clients["kind"])
-    per: dict[str, dict] = {}
-
-    def slot_of(mid: str) -> dict:
-        s = per.get(mid)
-        if s is None:
-            s = per[mid] = {"ea": ZERO, "nmv": ZERO, "buy": ZERO, "ipo": ZERO, "counted": [], "late": [], "inv": []}
-        return s
-
-    for p, late in counted:  # a few per manager
-        s = slot_of(manager_ids[cl.owner[p]])
-        j = slot[p]
-        s["ea"] += weight.get(str(k_cats[k_codes[p]]) if k_codes[p] >= 0 else "", Decimal(1))
-        s["nmv"] += end_c[j]
-        s["buy"] += buy_all[j]
-        s["ipo"] += buy_ipo[j]
-        (s["late"] if late else s["counted"]).append(cl.id(p))
-    for p in np.flatnonzero(investigated & (cl.owner >= 0)):  # X2
-        slot_of(manager_ids[cl.owner[p]])["inv"].append(cl.id(p))
+    # per manager: EA (institutions weigh more), NMV, and the new clients' buy turnover (P5)
+    owner_c = cl.owner[counted_all]
+    kind_codes, kind_cats = _codes(clients["kind"])
+    inst = np.asarray(kind_cats.isin(["institution"]), dtype=bool) if len(kind_cats) else np.zeros(0, dtype=bool)
+    k = kind_codes[counted_all]
+    institution = (k >= 0) & inst[np.maximum(k, 0)] if len(inst) else np.zeros(len(k), dtype=bool)
+    n_inst = np.bincount(owner_c[institution], minlength=n_mgr)
+    n_other = np.bincount(owner_c[~institution], minlength=n_mgr)
+    c_slot = slot[counted_all]
+    nmv = end_c.take(c_slot).sums(owner_c, n_mgr)
+    buy = buy_all.take(c_slot).sums(owner_c, n_mgr)
+    ipo = buy_ipo.take(c_slot).sums(owner_c, n_mgr)
+    weight = Decimal(m.institution_weight)
+    counted_of: dict[int, tuple[list[str], list[str]]] = {}
+    for o, cid, lt in zip(owner_c.tolist(), cl.ids_at(counted_all), is_late.tolist()):
+        counted_of.setdefault(o, ([], []))[1 if lt else 0].append(cid)
+    inv_pos = np.flatnonzero(investigated & (cl.owner >= 0))  # X2
+    inv_of: dict[int, list[str]] = {}
+    for o, cid in zip(cl.owner[inv_pos].tolist(), cl.ids_at(inv_pos)):
+        inv_of.setdefault(o, []).append(cid)
 
     # M1, TX1, D27, P6: sums and counts per manager.
     avg_sum = book["avg_assets"].sums(cl.owner, n_mgr)
@@ -325,28 +339,28 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     counts = np.bincount(cl.owner[cl.owner >= 0], minlength=n_mgr)
     fs = inputs.fund_sales
     f_owner = cl.owner_of(cl.positions_of(fs["client_id"]))
-    fund = _Amounts(fs["commission_income"]).sums(f_owner, n_mgr)
+    fund = _Amounts.of(fs["commission_income"]).sums(f_owner, n_mgr)
     fund_of = {manager_ids[k]: fund[k] for k in np.unique(f_owner[f_owner >= 0])}
 
     by_manager: dict[str, ClientFacts] = {}
-    for k in np.flatnonzero(counts):
+    for k in np.flatnonzero(counts).tolist():
         mid = manager_ids[k]
-        s = per.get(mid, {})
         raw_nr = nr.get(mid, ZERO)
+        on_time, later = counted_of.get(k, ((), ()))
         by_manager[mid] = ClientFacts(
             avg_assets=avg_sum[k],
-            ea=s.get("ea", ZERO),
-            nmv=s.get("nmv", ZERO),
+            ea=Decimal(int(n_other[k])) + (weight * int(n_inst[k]) if n_inst[k] else ZERO),
+            nmv=nmv[k],
             net_revenue=fen(raw_nr),
             net_revenue_unrounded=raw_nr,
             equity_assets=eq_sum[k],
             client_count=int(counts[k]),
             fund_commission_income=fund_of.get(mid, ZERO),
-            new_buy_total=s.get("buy", ZERO),
-            new_buy_ipo_fund=s.get("ipo", ZERO),
-            counted_clients=tuple(sorted(s.get("counted", ()))),
-            late_counted_clients=tuple(sorted(s.get("late", ()))),
-            investigated_clients=tuple(sorted(s.get("inv", ()))),
+            new_buy_total=buy[k],
+            new_buy_ipo_fund=ipo[k],
+            counted_clients=tuple(sorted(on_time)),
+            late_counted_clients=tuple(sorted(later)),
+            investigated_clients=tuple(sorted(inv_of.get(k, ()))),
             turnover=turnover_of.get(mid, ZERO),
         )
     return MonthFacts(by_manager=by_manager, pending_clients=frozenset(new_pending),

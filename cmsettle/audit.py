@@ -621,6 +621,8 @@ def recover(settings: "Settings") -> list[str]:
 
     - a run killed after its commit but before its outputs were moved into place: the staged folder whose
       manifest is the ledger's is moved into place (roll forward); staging folders of dead runs are removed;
+    - a close killed before its commit: the draft bank file and report come back from the copies the close
+      kept beside them, closing.json goes (the month is still a draft with two signatures);
     - the audit file is brought up to the ledger's last entry (a partial last line is dropped).
     """
     from cmsettle.pipeline import open_ledger
@@ -633,6 +635,7 @@ def recover(settings: "Settings") -> list[str]:
         runs = [r for r in ledger.runs() if r.status != "superseded"]
         latest = {r.month: r for r in runs}  # oldest first: the last one of each month wins
         notes += _recover_outputs(settings, latest)
+        notes += _recover_close(settings, list(latest.values()))
         notes += after_commit(settings, ledger.engine)
     finally:
         ledger.dispose()
@@ -667,4 +670,28 @@ def _recover_outputs(settings: "Settings", latest: dict) -> list[str]:
     for p in out_dir.glob(".*.old"):  # pipeline.swap_into_place's backup of a replaced folder
         if p.is_dir() and (out_dir / p.name[1:-4]).is_dir():
             shutil.rmtree(p, ignore_errors=True)
+    return notes
+
+
+def _recover_close(settings: "Settings", runs: list) -> list[str]:
+    from cmsettle.lifecycle import BANK_FILE, CLOSING_FILE, REPORT_FILE, atomic_write, draft_copy, drop_drafts
+    from cmsettle.lifecycle import manifest_run_id, output_folder
+
+    notes = []
+    for run in runs:
+        folder = output_folder(run, settings)
+        if folder is None or manifest_run_id(folder) != run.run_id:
+            continue
+        copies = {name: draft_copy(folder, name) for name in (BANK_FILE, REPORT_FILE)}
+        if run.status != "draft":  # closed: the close committed; its copies are left-overs
+            drop_drafts(folder)
+            continue
+        if not any(p.exists() for p in copies.values()):  # no close under way (the copies come first)
+            continue
+        for name, copy in copies.items():
+            if copy.exists():
+                atomic_write(folder / name, copy.read_bytes(), mode=0o600 if name == BANK_FILE else 0o644)
+        (folder / CLOSING_FILE).unlink(missing_ok=True)
+        drop_drafts(folder)
+        notes.append(f"{run.month}: a close was stopped before its commit; its draft outputs are back")
     return notes

@@ -40,7 +40,7 @@ from cmsettle.ledger.db import Ledger, RunInfo, SignatureInfo, SignerKey
 from cmsettle.months import Month
 from cmsettle.outputs import tables as out
 from cmsettle.outputs.report import REPORT_FILE, SignOff, close_report
-from cmsettle.pipeline import Settings, open_ledger, run_lock, sqlite_path
+from cmsettle.pipeline import Settings, crash_point, open_ledger, run_lock, sqlite_path
 
 ROLES = ("chief_accountant", "deputy_manager", "branch_manager")  # RULEBOOK O1, in signing order
 ORDER = " → ".join(ROLES)
@@ -299,6 +299,7 @@ def _sign(ledger: Ledger, month: Month, role: str, signer: str, private: Ed25519
                     "run_id": run.run_id, "revision": run.revision, "closed_at": _iso(now),
                     "closing_sha256": out.sha256((folder / CLOSING_FILE).read_bytes()),
                     "outputs": json.loads((folder / CLOSING_FILE).read_bytes()).get("outputs", {})})
+                crash_point("close")
     except BaseException as exc:
         if undo is not None:  # the transaction did not commit: the bank file goes back to its draft
             undo()
@@ -306,6 +307,8 @@ def _sign(ledger: Ledger, month: Month, role: str, signer: str, private: Ed25519
             raise RefusedError(f"{month}: another {role} signature was stored at the same moment; "
                                "see `settle status`") from None
         raise
+    if closing:
+        drop_drafts(folder)  # committed: the draft copies kept for a crash are not needed any more
     audit.after_commit(settings, ledger.engine)
     return SignOutcome(
         month=month, revision=run.revision, role=role, signer=signer, fingerprint=key.fingerprint, signed_at=now,
@@ -411,8 +414,13 @@ def _finalise(folder: Path, run: RunInfo, sigs: list[SignatureInfo], closed_at: 
         if report_draft is not None:
             atomic_write(report, report_draft)
         closing_path.unlink(missing_ok=True)
+        drop_drafts(folder)
 
     try:
+        # the drafts stay beside until the commit: a close killed before it is undone from them (audit.recover)
+        atomic_write(draft_copy(folder, BANK_FILE), draft, mode=0o600)
+        if report_draft is not None:
+            atomic_write(draft_copy(folder, REPORT_FILE), report_draft)
         atomic_write(closing_path, closing)
         atomic_write(bank, final, mode=0o600)
         if report_draft is not None:
@@ -421,6 +429,16 @@ def _finalise(folder: Path, run: RunInfo, sigs: list[SignatureInfo], closed_at: 
         undo()
         raise
     return out.sha256(final), undo
+
+
+def draft_copy(folder: Path, name: str) -> Path:
+    """Where a close keeps an output's draft until its commit."""
+    return folder / f".{name}.draft"
+
+
+def drop_drafts(folder: Path) -> None:
+    for name in (BANK_FILE, REPORT_FILE):
+        draft_copy(folder, name).unlink(missing_ok=True)
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:

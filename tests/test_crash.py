@@ -89,3 +89,29 @@ def test_a_first_run_killed_in_its_transaction_leaves_no_run(tmp_path: Path) -> 
     assert office.runs() == [] and not (office.root / "out" / "2024-04").exists()
     office.ok("month", "2024-04", "--quiet")
     assert len(office.runs()) == 1 and office.verify()["ok"]
+
+
+def test_a_close_killed_before_its_commit_is_undone_and_can_be_signed_again(tmp_path: Path) -> None:
+    office = Office.create(tmp_path / "office", close_april=False, settle_may=False)
+    office.ok("sign", "2024-04", "--role", "chief_accountant", "--signer", "alice")
+    office.ok("sign", "2024-04", "--role", "deputy_manager", "--signer", "bob")
+    drafts, runs, entries = office.tree("out/2024-04"), office.runs(), _audit_rows(office)
+    res = office.subprocess("sign", "2024-04", "--role", "branch_manager", "--signer", "carol",
+                            env={"CMSETTLE_TEST_CRASH_AT": "close"})
+    assert res.returncode == -signal.SIGKILL, res.stderr
+    assert office.runs() == runs and _audit_rows(office) == entries  # the ledger: still a draft, 2 signatures
+    folder = office.root / "out" / "2024-04"
+    assert (folder / "closing.json").exists()  # the files were final already
+    assert not (folder / "bank_transfer.csv").read_text(encoding="utf-8").startswith("# DRAFT")
+    office.ok("status")  # does not take the lock: nothing is repaired yet
+    office.ok("sign", "2024-04", "--role", "branch_manager", "--signer", "carol")  # the lock repairs, then closes
+    assert office.runs()[0][2] == "closed" and office.actions()[-2:] == ["sign", "close"]
+    after = office.tree("out/2024-04")
+    assert after["manifest.json"] == drafts["manifest.json"] and "closing.json" in after
+    assert not [p for p in folder.iterdir() if p.name.endswith(".draft")]
+    assert office.verify()["ok"]
+
+
+def test_the_drafts_kept_by_a_close_go_once_it_commits(template: Office) -> None:
+    folder = template.root / "out" / "2024-04"  # closed in the template
+    assert (folder / "closing.json").exists() and not [p for p in folder.iterdir() if p.name.endswith(".draft")]

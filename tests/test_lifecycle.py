@@ -69,7 +69,8 @@ class Office:
         self.data, self.out, self.keys = root / "data", root / "out", root / "keys"
         self.env = {"CMSETTLE_DATA": str(self.data), "CMSETTLE_OUT": str(self.out), "CMSETTLE_DB": db_url,
                     "CMSETTLE_KEYS": str(self.keys), "CMSETTLE_RULES": str(DEFAULT_RULES_DIR),
-                    "COLUMNS": "200"}
+                    # a server ledger's audit file defaults to ./cmsettle.audit.jsonl: keep it in the test's folder
+                    "CMSETTLE_AUDIT": str(root / "audit.jsonl"), "COLUMNS": "200"}
         self.runner = CliRunner()
 
     def settle(self, *args: str):  # noqa: ANN201

@@ -425,7 +425,7 @@ def _build_people(n: int, months: list[Month], seed: int) -> tuple[dict, dict[st
     rng = _rng(seed, "people")
     first = months[0]
     f_first = _d64(first.first_day)
-    n_reg = max(1, round(n / 34))
+    n_reg = max(1, n // MIN_MANAGERS)  # whole regions: each has room for the cast (round() left 60 short)
     n_mkt = n - 4 * n_reg
     rows: list[dict] = []
     units: list[dict] = []  # unit: region, kind ('rm'/'station'), head index, station name

@@ -1,0 +1,286 @@
+"""Scale (issue 10): the vectorised paths equal straightforward Decimal arithmetic, row by row.
+
+* an amount column parsed at once (pyarrow cast to exact scaled integers) gives the Decimals and the
+  problems of the per-value parser, whatever the text: plain, thousands separators, more than 2 decimals,
+  scientific notation, garbage, too large, or too long for int64 (then the Decimal fallback);
+* the pyarrow CSV reader gives the cells, rows and encodings of the pandas/csv-module reader;
+* the per-manager facts of a generated month (metrics M1-M5, P5, P6, TX1, X2) equal a plain loop over its
+  rows with Decimal, also with turnover of 3 decimals, a rate of 5 and an amount that only fits as Decimal.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cmsettle import model
+from cmsettle.compute.metrics import EFFECTIVE_PRODUCTS, IPO_FUND_PRODUCTS, compute_client_facts
+from cmsettle.inputs import readers
+from cmsettle.inputs import tables as T
+from cmsettle.inputs.validate import _Run, load_month
+from cmsettle.money import ZERO, fen
+from cmsettle.months import Month
+from cmsettle.synth import generate
+
+from tests.builders import DEFAULT_RULES
+
+MONTH = Month(2024, 5)
+
+
+# --- one amount column at once == one value at a time ----------------------------------------------------
+
+ODD = ["", "abc", "1,23", "1,234.5", "12,345,678.901", "1e3", "1.5E+3", "3E-4", "1.23457E+11", "NaN", "inf",
+       "١٢", "+5", ".5", "5.", "-0", "-12.5", "0.00025", "9" * 40, "0." + "0" * 30 + "1", "123456789012345.1234",
+       "999999999999999", "1000000000000000", "0000000000000001.5", "1 000", "--1", "."]
+
+
+def _texts() -> st.SearchStrategy[list[str]]:
+    number = st.decimals(min_value=-10**6, max_value=10**12, allow_nan=False, allow_infinity=False, places=2) | \
+        st.decimals(min_value=0, max_value=10**4, allow_nan=False, allow_infinity=False, places=5)
+    text = st.one_of(number.map(lambda d: format(d, "f")), number.map(lambda d: f"{d:,}"), st.sampled_from(ODD))
+    return st.lists(text, min_size=1, max_size=40)
+
+
+def _raw(texts: list[str]) -> readers.RawTable:
+    cells = pd.DataFrame({0: pd.Series(texts, dtype="str")})
+    return readers.RawTable("trades", "2024-05/trades.csv", ["x"], 1, cells, np.arange(2, len(texts) + 2), False,
+                            "utf-8", "")
+
+
+def _both(texts: list[str], table: str, column: str) -> tuple[list, list, list, list]:
+    """(per-value values, problems), (at-once values, problems) of one column of a large table."""
+    col = T.TABLE_BY_NAME[table].col(column)
+    raw = _raw(texts)
+    one, at_once = _Run(MONTH, DEFAULT_RULES, frozenset()), _Run(MONTH, DEFAULT_RULES, frozenset())
+    old = list(one._column(raw, col, raw.cells[0], column))
+    new = [None if v is pd.NA else v for v in pd.Series(at_once._typed_column(raw, col, raw.cells[0], column))]
+    return old, new, one.problems.all(), at_once.problems.all()
+
+
+@pytest.mark.parametrize("table, column", [("trades", "turnover"), ("trades", "commission_rate"),
+                                           ("assets", "equity_assets")])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=_texts())
+def test_amount_column_at_once_equals_value_by_value(table: str, column: str, texts: list[str]) -> None:
+    old, new, old_problems, new_problems = _both(texts, table, column)
+    assert new == old  # Decimal equality: the same number, whatever the scale it is held at
+    assert new_problems == old_problems
+
+
+def test_odd_amounts_at_once_equal_value_by_value() -> None:
+    for table, column in [("trades", "turnover"), ("trades", "commission_rate"), ("assets", "equity_assets")]:
+        old, new, old_problems, new_problems = _both(ODD, table, column)
+        assert (new, new_problems) == (old, old_problems)
+
+
+def test_a_long_column_of_few_rates_with_a_bad_one() -> None:
+    """From 65,536 rows a column of few distinct texts is parsed once per text (the rates)."""
+    texts = (["0.0003", "0.00025", "0.0008", "0.0012"] * 20_000)[:79_998] + ["1.2", ""]
+    old, new, old_problems, new_problems = _both(texts, "trades", "commission_rate")
+    assert new == old and new_problems == old_problems
+    assert [p.row for p in new_problems] == [79_999 + 1, 80_000 + 1]
+
+
+def test_scale_and_fallback() -> None:
+    col = T.TABLE_BY_NAME["trades"].col("turnover")
+    for texts, scale in [(["1", "2.5", "1,234.56"], 2), (["1.5", "0.125"], 3), (["0.00025"], 5)]:
+        raw = _raw(texts)
+        got = pd.Series(_Run(MONTH, DEFAULT_RULES, frozenset())._typed_column(raw, col, raw.cells[0], "turnover"))
+        assert model.scaled(got)[1] == scale
+        assert got.tolist() == [Decimal(t.replace(",", "")) for t in texts]
+    raw = _raw(["123456789012345.1234", "1"])  # 19 digits at scale 4: no int64, exact Decimals instead
+    got = pd.Series(_Run(MONTH, DEFAULT_RULES, frozenset())._typed_column(raw, col, raw.cells[0], "turnover"))
+    assert got.dtype == object and model.scaled(got) is None
+    assert got.tolist() == [Decimal("123456789012345.1234"), Decimal(1)]
+
+
+# --- the pyarrow reader == the pandas / csv-module reader ------------------------------------------------
+
+def _slow(raw: bytes, table: str) -> readers.RawTable:
+    encoding = readers.detect_encoding(raw, table)
+    grid = readers._csv_grid(raw, encoding, table)
+    return readers._with_header(grid, table, table, False, encoding, hashlib.sha256(raw).hexdigest())
+
+
+HEADER = "成交日期,客户号,品种,买卖方向,成交金额,手续费率\n"
+ROWS = ["2024-05-06,310000000002,股票,买入,\"1,234.50\",0.0003", "2024-05-07,310000000006,债券,卖出,800,0.0005"]
+VARIANTS = {
+    "plain": HEADER + "\n".join(ROWS) + "\n",
+    "crlf": (HEADER + "\n".join(ROWS) + "\n").replace("\n", "\r\n"),
+    "no last newline": HEADER + "\n".join(ROWS),
+    "spaces": HEADER + " 2024-05-06 , 310000000002,股票 ,买入,\" 1,234.50 \",0.0003\n" + ROWS[1] + "\n",
+    "ideographic and nbsp": HEADER + "2024-05-06\u3000,310000000002\u00a0,股票,买入,12,0.0003\n",
+    "tab inside": HEADER + "2024-05-06\t,310000000002,股票,买入,12,0.0003\n",
+    "quoted newline": HEADER + "2024-05-06,\"310000000002\n\",股票,买入,12,0.0003\n" + ROWS[1] + "\n",
+    "blank lines": HEADER + "\n" + ROWS[0] + "\n\n" + ROWS[1] + "\n,,,,,\n\n",
+    "blank first line": "\n" + HEADER + ROWS[1] + "\n",
+    "ragged": HEADER + ROWS[0] + ",extra\n" + ROWS[1] + "\n",
+    "short row": HEADER + "2024-05-06,310000000002\n" + ROWS[1] + "\n",
+    "tab separated": HEADER.replace(",", "\t") + ROWS[1].replace(",", "\t") + "\n",
+    "leading zeros": HEADER + "2024-05-06,=\"0042\",股票,买入,12,0.0003\n2024-05-06,0042,股票,买入,1,0.0003\n",
+    "header only": HEADER,
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_arrow_reader_equals_slow_reader(name: str, encoding: str) -> None:
+    raw = VARIANTS[name].encode(encoding)
+    try:
+        slow = _slow(raw, "trades")
+    except readers.InputError as exc:
+        with pytest.raises(readers.InputError) as got:
+            readers._csv_arrow(raw, "trades", "trades", "") or _slow(raw, "trades")
+        assert got.value.problems == exc.problems
+        return
+    fast = readers._csv_arrow(raw, "trades", "trades", slow.sha256) or slow
+    assert (fast.header, fast.header_row, fast.rows.tolist(), fast.encoding) == (
+        slow.header, slow.header_row, slow.rows.tolist(), slow.encoding)
+    assert fast.cells.shape == slow.cells.shape
+    for c in slow.cells.columns:
+        assert fast.cells[c].tolist() == slow.cells[c].tolist()
+
+
+def test_usual_exports_take_the_arrow_path() -> None:
+    for name in ("plain", "crlf", "spaces", "blank lines", "quoted newline", "tab separated"):
+        for encoding in ("utf-8", "utf-8-sig", "gbk"):
+            assert readers._csv_arrow(VARIANTS[name].encode(encoding), "trades", "trades", "") is not None
+
+
+# --- the facts of a generated month == a plain loop with Decimal -----------------------------------------
+
+def reference_facts(inputs: model.MonthInputs, pending: frozenset[str]) -> dict[str, dict]:
+    """RULEBOOK M1, M3, M4, M5, P5, P6, TX1, X2 per manager, one row at a time, in Decimal."""
+    m = DEFAULT_RULES.metrics
+    rows = {name: getattr(inputs, name).drop(columns="_row").to_dict("records")
+            for name in ("clients", "assets", "trades", "fund_sales")}
+    owner = {c["client_id"]: c["manager_id"] for c in rows["clients"]}
+    status = {c["client_id"]: c["status"] for c in rows["clients"]}
+    assets = {a["client_id"]: a for a in rows["assets"]}
+    out: dict[str, dict] = defaultdict(lambda: dict(avg=ZERO, eq=ZERO, count=0, nr=ZERO, turnover=ZERO, fund=ZERO,
+                                                    ea=ZERO, nmv=ZERO, buy=ZERO, ipo=ZERO, counted=[], late=[],
+                                                    inv=[]))
+    for c in rows["clients"]:
+        f = out[c["manager_id"]]
+        a = assets.get(c["client_id"], {})
+        f["avg"] += a.get("avg_assets", ZERO)
+        f["eq"] += a.get("equity_assets", ZERO)
+        f["count"] += 1
+        if c["status"] == "under_investigation":
+            f["inv"].append(c["client_id"])
+    buy_all: dict[str, Decimal] = defaultdict(Decimal)
+    buy_eff: dict[str, Decimal] = defaultdict(Decimal)
+    buy_ipo: dict[str, Decimal] = defaultdict(Decimal)
+    for t in rows["trades"]:
+        mid = owner.get(t["client_id"])
+        if mid is None:
+            continue
+        out[mid]["nr"] += t["turnover"] * (t["commission_rate"] * (1 - m.revenue_tax_rate) - m.regulatory_fee_rate)
+        out[mid]["turnover"] += t["turnover"]
+        if t["side"] == "buy":
+            buy_all[t["client_id"]] += t["turnover"]
+            if t["product"] in EFFECTIVE_PRODUCTS:
+                buy_eff[t["client_id"]] += t["turnover"]
+            if t["product"] in IPO_FUND_PRODUCTS:
+                buy_ipo[t["client_id"]] += t["turnover"]
+    for s in rows["fund_sales"]:
+        if s["client_id"] in owner:
+            out[owner[s["client_id"]]]["fund"] += s["commission_income"]
+
+    def count(c: dict, late: bool) -> None:
+        f = out[c["manager_id"]]
+        f["ea"] += Decimal(m.institution_weight) if c["kind"] == "institution" else Decimal(1)
+        f["nmv"] += assets.get(c["client_id"], {}).get("end_assets", ZERO)
+        f["buy"] += buy_all[c["client_id"]]
+        f["ipo"] += buy_ipo[c["client_id"]]
+        f["late" if late else "counted"].append(c["client_id"])
+
+    def effective(cid: str) -> bool:
+        end = assets.get(cid, {}).get("end_assets", ZERO)
+        return buy_eff[cid] > m.effective_threshold or end > m.effective_threshold
+
+    by_id = {c["client_id"]: c for c in rows["clients"]}
+    for c in rows["clients"]:
+        if MONTH.first_day <= c["open_date"] <= MONTH.last_day and c["status"] == "normal" and effective(
+                c["client_id"]):
+            count(c, False)
+    for cid in sorted(pending):
+        if status.get(cid) == "normal" and effective(cid):
+            count(by_id[cid], True)
+    return out
+
+
+def _check_facts(inputs: model.MonthInputs, pending: frozenset[str] = frozenset()) -> None:
+    got = compute_client_facts(inputs, DEFAULT_RULES, pending).by_manager
+    want = reference_facts(inputs, pending)
+    assert set(got) == set(want)
+    for mid, w in want.items():
+        f = got[mid]
+        assert (f.avg_assets, f.equity_assets, f.client_count, f.turnover, f.fund_commission_income) == (
+            w["avg"], w["eq"], w["count"], w["turnover"], w["fund"]), mid
+        assert (f.net_revenue_unrounded, f.net_revenue) == (w["nr"], fen(w["nr"])), mid
+        assert (f.ea, f.nmv, f.new_buy_total, f.new_buy_ipo_fund) == (w["ea"], w["nmv"], w["buy"], w["ipo"]), mid
+        assert (f.counted_clients, f.late_counted_clients, f.investigated_clients) == (
+            tuple(sorted(w["counted"])), tuple(sorted(w["late"])), tuple(sorted(w["inv"]))), mid
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("scale")
+    generate(out, [str(MONTH)], seed=5, managers=60, clients=4000, trades_per_month=40_000)
+    return out
+
+
+def _load(data: Path) -> model.MonthInputs:
+    return load_month(data, MONTH, DEFAULT_RULES, first_ledger_month=True)
+
+
+def _edit_trades(src: Path, dst: Path, change: dict[int, tuple[str, str]]) -> None:
+    """A copy of the month with some trades' (turnover, commission_rate) replaced."""
+    dst.mkdir(parents=True)
+    for p in (src / str(MONTH)).iterdir():
+        (dst / p.name).write_bytes(p.read_bytes())
+    text = (src / str(MONTH) / "trades.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    for i, (turnover, rate) in change.items():
+        rows[i][4], rows[i][5] = turnover, rate
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    (dst / "trades.csv").write_text(buf.getvalue(), encoding="utf-8")
+
+
+def test_generated_month_facts_equal_row_by_row(generated: Path) -> None:
+    inputs = _load(generated)
+    assert model.scaled(inputs.trades["turnover"])[1] == 2  # fen
+    texts = [r[4] for r in csv.reader(io.StringIO((generated / str(MONTH) / "trades.csv").read_text("utf-8")))][1:]
+    assert inputs.trades["turnover"].tolist() == [Decimal(t.replace(",", "")) for t in texts]
+    some = sorted(inputs.clients["client_id"].tolist())[::97]
+    _check_facts(inputs, pending=frozenset(some[:5]) | {"nobody"})
+
+
+def test_more_decimals_stay_exact(generated: Path, tmp_path: Path) -> None:
+    _edit_trades(generated, tmp_path / str(MONTH), {1: ("1,234.567", "0.00025"), 7: ("0.001", "0.0003"),
+                                                    12: ("88.8", "0.00125")})
+    inputs = _load(tmp_path)
+    assert model.scaled(inputs.trades["turnover"])[1] == 3
+    assert inputs.trades["turnover"].iloc[0] == Decimal("1234.567")
+    _check_facts(inputs)
+
+
+def test_amounts_beyond_int64_fall_back_to_decimal(generated: Path, tmp_path: Path) -> None:
+    _edit_trades(generated, tmp_path / str(MONTH), {3: ("123456789012345.1234", "0.0003")})
+    inputs = _load(tmp_path)
+    assert model.scaled(inputs.trades["turnover"]) is None  # 19 digits at scale 4: Decimal objects
+    assert inputs.trades["turnover"].iloc[2] == Decimal("123456789012345.1234")
+    _check_facts(inputs)

@@ -47,9 +47,13 @@ MANAGER_COLUMNS = ("month", "manager_id", "name", "position", "grade_in_effect",
                    "management_score", "flags")
 
 READINGS = {
-    "T4-premonths": "T4/D25: the months of M-2..M before the ledger (or before the person was settled) carry "
-                    "no team data; both T4 tests use only the months with data (the station's own ledger "
-                    "months). The generator avoids the case (position_since within a month of FIRST).",
+    "T4-team": "T4/D25: for a settled month m of M-2..M, the direct reports are D24's for m (settled in m with "
+               "supervisor_id = the station manager) with their grade in effect and EA of m. A month before the "
+               "ledger has no roster: the direct reports of M (D24 for the month being settled) stand in, with "
+               "their history grade and ea of that month (no history row: not counted; blank grade: not >= "
+               "assistant). The EA mean divides by the months in which the station manager or one of those "
+               "reports has a record. (Two other readings were tried first: 'skip months before the ledger' "
+               "and 'a month without a roster fails'; see the report.)",
     "T4-position": "T4 applies to position station_manager only (a regional manager is judged by T5).",
     "grade_rule-G5-fail": "grade_rule is empty when G5 keeps a trainee at trainee (no change of grade).",
     "grade_rule-G7": "grade_rule is G7 whenever an override is given, even to the grade in effect.",
@@ -1038,15 +1042,14 @@ class Reference:
             ok_reports = True
             ea_months = []
             for m in (M.add(-2), M.add(-1), M):
-                own = self.person(mid).recs.get(m)
-                if own is None or not own.ledger:
-                    continue  # READING T4-premonths
-                team = [x for x in self.people.values()
-                        if m in x.recs and x.recs[m].ledger and x.recs[m].supervisor == mid]
-                n_ok = sum(1 for x in team if RANK[x.recs[m].grade] >= RANK["assistant"])  # type: ignore[index]
+                members = self.team_of(mid, m, M)  # READING T4-team
+                n_ok = sum(1 for x in members if x.recs[m].grade is not None
+                           and RANK[x.recs[m].grade] >= RANK["assistant"])
                 if n_ok < R.station_min_reports:
                     ok_reports = False
-                ea_months.append(own.ea + sum((x.recs[m].ea for x in team), ZERO))
+                have = [x.recs[m].ea for x in [self.person(mid), *members] if m in x.recs]
+                if have:
+                    ea_months.append(sum(have, ZERO))
             mean_ea = sum(ea_months, ZERO) / len(ea_months)
             notes[mid]["T4"] = f"reports ok {ok_reports}; station EA by month {ea_months}"
             if not ok_reports or mean_ea < R.station_min_ea:
@@ -1067,6 +1070,19 @@ class Reference:
                                       f["score_applied"], f["S"], flags[mid])
 
         return MonthResult(str(M), lines, rows_out, dict(notes))
+
+    def team_of(self, mid: str, m: Month, M: Month) -> list[Person]:
+        """T4: the direct reports of month m that have a record for m.
+
+        A settled month: D24 applied to that month (the people settled then with this supervisor). A month
+        before the ledger has no roster: the direct reports of M (the month being settled) stand in for it."""
+        if m >= self.first:  # type: ignore[operator]
+            members = [x for x in self.people.values() if m in x.recs and x.recs[m].ledger
+                       and x.recs[m].supervisor == mid]
+        else:
+            members = [x for x in self.people.values() if M in x.recs and x.recs[M].ledger
+                       and x.recs[M].supervisor == mid and m in x.recs]
+        return members
 
     @staticmethod
     def _latest_history_grade(p: Person) -> str | None:

@@ -59,10 +59,11 @@ READINGS = {
     "grade_rule-G7": "grade_rule is G7 whenever an override is given, even to the grade in effect.",
     "G4-flag": "termination_right (D14) is raised when G4 fires and the G2-G6 result (the lower of G3/G4) is "
                "trainee, whatever an override then sets.",
-    "refund-row": "a refund-only leaver's managers.csv row has grade_in_effect = grade_next = the grade in "
-                  "effect in the last month they were settled (pre-ledger leaver: roster grade, else latest "
-                  "history grade, else trainee), zero metrics including score_applied and "
-                  "management_score, no grade_rule.",
+    "refund-row": "a refund-only leaver's managers.csv row (D42 'last position and grade') has grade_in_effect = "
+                  "grade_next = the grade decided at the close of the last settled month (D2's grade in effect "
+                  "for a later month; a leaver before the ledger: D2's roster / history / trainee), zero metrics "
+                  "including score_applied and management_score, no grade_rule. (First written as the grade in "
+                  "effect of the leave month; changed after comparing with cmsettle, see the report.)",
     "refund-zero": "a leaver whose balance is 0 when the refund falls due is not settled (nothing is owed).",
     "P9-month": "P9 'on or after the referral date': any month M whose month is the referral date's month or "
                 "later; a referral is known from the month whose referrals file lists it onwards.",
@@ -70,7 +71,10 @@ READINGS = {
     "D9-P5": "a D9 client counted in EA/NMV of M is one of the 'M3 clients' of P5's IPO/fund test in M.",
     "hold-release-leaver": "a release due while the person is not settled is paid when next settled "
                            "(the refund month, D36).",
-    "history-grade": "D2 'the grade of the latest history month': the latest history row with a grade.",
+    "history-grade": "D2 'the roster grade, else the grade of the latest history month, else trainee': each "
+                     "step looks at one source; a blank grade in the latest history month falls through to "
+                     "trainee, even if an earlier history month has a grade. (First written as 'the latest "
+                     "history row with a grade'; changed after comparing with cmsettle, see the report.)",
     "A3-history": "D4: a history month's A3 uses those of the two months before it that have a history row.",
 }
 
@@ -938,7 +942,7 @@ class Reference:
             p.recs[M] = Rec(g, f["avg"], f["ea"], f["nmv"], f["score_raw"], position=r.position,
                             supervisor=r.supervisor_id, ledger=True)
             p.recs[M].a3 = self.a3_at(p, M)
-            p.last_position, p.last_grade = r.position, g
+            p.last_position = r.position
 
         # --- refund-only leavers (F3, D1, D36, D42) ---
         for p in self.people.values():
@@ -1024,6 +1028,7 @@ class Reference:
             if mid in inp.overrides:
                 new, rule = inp.overrides[mid], "G7"
             p.grade_next = new
+            p.last_grade = new  # READING refund-row
             f["grade_next"], f["grade_rule"] = new, rule
 
             # T3 (D18)
@@ -1086,7 +1091,7 @@ class Reference:
 
     @staticmethod
     def _latest_history_grade(p: Person) -> str | None:
-        hist = sorted((m, rec) for m, rec in p.recs.items() if not rec.ledger and rec.grade)
+        hist = sorted((m, rec) for m, rec in p.recs.items() if not rec.ledger)  # READING history-grade
         return hist[-1][1].grade if hist else None
 
     @staticmethod

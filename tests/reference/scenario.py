@@ -62,6 +62,7 @@ class Person:
     qual: date | None = None
     qual_from: Month | None = None     # qualification_date appears in the roster from this month on
     contract: str = "employee"
+    positions: dict = field(default_factory=dict)   # Month -> (position, position_since) from that month on
     si_base: int | None = None         # fen
     position_since: date | None = None
     activity: int = 2                  # new accounts per month, roughly
@@ -118,6 +119,9 @@ def generate(seed: int, out_dir: Path) -> Scenario:
     rng = random.Random(seed)
     out_dir = Path(out_dir)
     n_months = rng.randint(3, 6)
+    long_run = seed % 7 == 5  # 8 months: a leaver of the first month reaches the refund (F3, D36 set-offs)
+    if long_run:
+        n_months = 8
     if seed % 3 == 0:  # cross a year end: the January resets
         first = Month(2024, rng.choice([10, 11, 12])) if rng.random() < 0.5 else Month(2025, rng.choice([10, 11]))
         first = first if first.add(n_months - 1).year > first.year else Month(first.year, 12 - n_months + 2)
@@ -197,7 +201,7 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             noqual.qual = months[-1].first + timedelta(days=3) if len(months) > 3 else None
             noqual.qual_from = months[-1] if noqual.qual else None
     # SI: a big book with many clients (TX1)
-    si_person = rng.choice([rm, *marketers[:2]])
+    si_person = rng.choice([rm, agent, mover, slacker])
     si_person.book = max(si_person.book, 16_000_000)
     si_person.grade = grade_of(si_person.book) if si_person is not slacker else si_person.grade
     si_person.role += " SI"
@@ -231,9 +235,9 @@ def generate(seed: int, out_dir: Path) -> Scenario:
     stayers = [p for p in marketers if p not in (slacker, mover, si_person, agent)]
     leaver = rng.choice(stayers) if stayers else None
     if leaver is not None:
-        lm = months[rng.randint(0, n_months - 2)]
+        lm = months[0] if long_run else months[rng.randint(0, n_months - 2)]
         leaver.leave = lm.first + timedelta(days=rng.randint(5, 24))
-        leaver.approved = rng.random() < 0.6
+        leaver.approved = long_run or rng.random() < 0.6
         leaver.role += " LEAVER" + ("" if leaver.approved else "_UNAPPROVED")
         others = [p for p in stayers if p is not leaver]
         if others and rng.random() < 0.7:
@@ -251,6 +255,22 @@ def generate(seed: int, out_dir: Path) -> Scenario:
                   approved=False, pre_ledger=True, role="PRE_LEAVER_UNAPPROVED") if rng.random() < 0.5 else None
     if pre_bad:
         pre_bad.hire = old_hire(2, 6)
+    if rng.random() < 0.5:  # left before the ledger with a zero balance: nothing is owed (refund-zero)
+        j0 = rng.randint(0, n_months - 1)
+        pre0 = add("marketer", busy.id, 0, grade="manager", leave=first.add(-(6 - j0)).first + timedelta(days=3),
+                   approved=True, pre_ledger=True, role="PRE_LEAVER_ZERO")
+        pre0.hire = old_hire(2, 6)
+    # position changes inside the run (F1 caps, T1, T4 grace from a new position_since)
+    plain = [p for p in marketers if p.leave is None and p not in (slacker, mover, agent, si_person)]
+    if plain and rng.random() < 0.6:
+        up = rng.choice(plain)
+        k = rng.randint(1, n_months - 1)
+        up.positions[months[k]] = ("station_manager", months[k].first)
+        up.role += " TO_STATION"
+    if len(sms) == 3 and rng.random() < 0.5:
+        down = sms[2]
+        down.positions[months[rng.randint(1, n_months - 1)]] = ("marketer", None)
+        down.role += " TO_MARKETER"
 
     active = [p for p in people.values() if not p.pre_ledger]
 
@@ -317,6 +337,10 @@ def generate(seed: int, out_dir: Path) -> Scenario:
         nxt = m.add(1)
         if path == "clear1":
             c.status[nxt] = "normal"
+            heirs = [p for p in active if p.leave is None and employed(p, nxt) and p.id != c.owner[m]]
+            if heirs and rng.random() < 0.3:
+                c.owner[nxt] = rng.choice(heirs).id  # D9: counted for the owner at the end of the clearing month
+                c.kind_new = "eff"
         elif path == "clear2":
             c.status[nxt] = "under_investigation"
             c.status[nxt.add(1)] = "normal"
@@ -342,6 +366,17 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             if end != "normal":
                 for k in range(i + 2, n_months):
                     c.status[months[k]] = end
+    # a leaver's client under investigation in the leave month, cleared after the leaving (release while gone)
+    gone = [p for p in active if p.leave is not None and p.approved and Month.of(p.leave) < last]
+    if gone and (long_run or rng.random() < 0.6):
+        p = rng.choice(gone)
+        mine = [c for c in clients.values() if c.kind_new == "old" and c.owner[min(c.owner)] == p.id]
+        if mine:
+            c = rng.choice(mine)
+            lm = Month.of(p.leave)
+            c.status[lm] = "under_investigation"
+            c.status[lm.add(1)] = "normal"
+            notes.append(f"hold-then-leave: {p.id} client {c.id} under investigation in {lm}, cleared {lm.add(1)}")
     # an old client confirmed malicious without an investigation first
     if len(old) > 3 and rng.random() < 0.4:
         c = rng.choice(old)
@@ -382,8 +417,27 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             mult[(p.id, m)] = max(5, v)
             v += p.drift + rng.randint(-3, 3)
 
-    # --- write the months ---
+    # history: who has which months; no roster grade (D2: the history grade), a gap, a blank latest grade
     hist_months = {p.id: rng.randint(1, 3) for p in active}
+    plain_old = [p for p in active if p.role == "" and p.hire < first.add(-3).first and p.leave is None]
+    gap_id = blank_id = None
+    if plain_old and rng.random() < 0.6:
+        gp = rng.choice(plain_old)
+        gap_id = gp.id
+        hist_months[gp.id] = 3
+    if plain_old and rng.random() < 0.5:
+        bp = rng.choice(plain_old)
+        blank_id, bp.grade = bp.id, None
+        hist_months[bp.id] = max(2, hist_months[bp.id])
+    for p in active:
+        if p.grade is not None and p.role == "" and p.hire < first.first and rng.random() < 0.15:
+            p.grade = None  # D2: the grade of the latest history month
+            hist_months[p.id] = max(1, hist_months[p.id])
+
+    # --- write the months ---
+    referred_first: list[list[str]] = []
+    all_refs: list[list[str]] = []
+    over_probation = rng.random() < 0.4
     for mi, m in enumerate(months):
         folder = out_dir / str(m)
         folder.mkdir(parents=True, exist_ok=True)
@@ -399,9 +453,14 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             elif not (listed <= m and (p.leave is None or Month.of(p.leave) >= m)):
                 continue
             qual = p.qual if (p.qual and (p.qual_from is None or p.qual_from <= m)) else None
+            position, since = p.position, p.position_since
+            for k in sorted(p.positions):
+                if k <= m:
+                    position, since = p.positions[k]
+            approved = "" if p.leave is None else ("false" if not p.approved else ("" if int(p.id) % 2 else "true"))
             roster_rows.append([
-                p.id, p.name, p.position, str(p.position_since or ""), p.supervisor or "", "项目部", "网点",
-                str(p.hire), str(p.leave or ""), "" if p.leave is None else ("true" if p.approved else "false"),
+                p.id, p.name, position, str(since or ""), p.supervisor or "", "项目部", "网点",
+                str(p.hire), str(p.leave or ""), approved,
                 str(qual or ""), p.contract, p.grade or "", rng.choice(["", "1"]),
                 money(p.si_base) if p.si_base else "", f"62220{p.id}", ""])
         _write(folder, "roster", ["manager_id", "name", "position", "position_since", "supervisor_id", "project",
@@ -524,6 +583,28 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             run = wds[s:s + 3]
             if all((p.id, str(d)) not in used for d in run):
                 att.extend([p.id, str(d), "absent", "1", ""] for d in run)
+        # designed attendance edge cases (D12, D28, D29)
+        quiet = [x for x in settled if x.leave is None and x.hire <= m.first
+                 and not any(a[0] == x.id for a in att)]
+        rng.shuffle(quiet)
+        for case in ("two_halves", "late_half", "one_and_halves", "sick3", "zero_score"):
+            if not quiet or rng.random() < 0.5:
+                continue
+            p = quiet.pop()
+            ds = [str(d) for d in rng.sample(_wdays(m), 5)]
+            if case == "two_halves":  # 1.0 day in two rows: 2 + 2 daily rates, below the whole-P2 line
+                att += [[p.id, ds[0], "absent", "0.5", ""], [p.id, ds[1], "absent", "0.5", ""]]
+            elif case == "late_half":  # a late row is one occurrence whatever its days
+                att += [[p.id, ds[0], "late", "0.5", ""], [p.id, ds[1], "early_leave", "1", ""]]
+            elif case == "one_and_halves":  # 2.0 days: the whole P2
+                att += [[p.id, ds[0], "absent", "1", ""], [p.id, ds[1], "absent", "0.5", ""],
+                        [p.id, ds[2], "absent", "0.5", ""]]
+            elif case == "sick3":  # three proven days (free) and one without proof (personal leave)
+                att += [[p.id, d, "sick_leave", "1", "true"] for d in ds[:3]]
+                att.append([p.id, ds[3], "sick_leave", "1", "false"])
+            else:  # management score floored at 0, A1 not capped: gross may go negative
+                att += [[p.id, d, "late", "", ""] for d in ds]
+                notes.append(f"zero score: {p.id} in {m}")
         # designed: personal leave over the year cap, absences near the yearly count
         att.sort(key=lambda a: (a[0], a[1]))
         if att:
@@ -535,6 +616,10 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             for _ in range(rng.choice([0, 0, 0, 1, 2])):
                 mg.append([p.id, str(rng.choice(wd)), rng.choice(["no_promotion", "meeting_not_held", "report_late",
                                                                   "dress_code", "left_post", "complaint"]), ""])
+        for note in notes:
+            if note.startswith("zero score: ") and note.endswith(f" in {m}"):
+                pid = note.split()[2]
+                mg += [[pid, str(d), "complaint", ""] for d in rng.sample(wd, 6)]
         if mg:
             _write(folder, "management", ["manager_id", "date", "kind", "note"], mg)
 
@@ -543,6 +628,8 @@ def generate(seed: int, out_dir: Path) -> Scenario:
         for p in settled:
             r = rng.random()
             d = str(rng.choice(wd))
+            if long_run and p is leaver and p.leave and Month.of(p.leave) == m:  # a shortfall carried to the refund
+                pens.append([p.id, d, "loss_compensation", money(rng.randint(400_000, 900_000)), "", "", ""])
             if r < 0.06:
                 pens.append([p.id, d, "discretionary_trading", "", "", "", ""])
             elif r < 0.12:
@@ -586,6 +673,18 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             tt = [t for t in trainees if employed(t, m)]
             if tt:
                 refs.append([busy.id, tt[0].id, str(m.first)])
+            if referred_first and rng.random() < 0.5:  # listed again: paid once
+                refs.append(referred_first[0])
+        if mi == n_months - 1 or (mi == 1 and rng.random() < 0.5):  # dated inside the month (P9-month)
+            taken = {r[1] for r in all_refs} | {r[1] for r in refs}
+            cand = [p for p in marketers if employed(p, m) and p.id not in taken and p.grade
+                    and RANK[p.grade] >= RANK["manager"] and p.leave is None]
+            if cand:
+                refs.append([sms[-1].id, cand[0].id, str(m.first + timedelta(days=rng.randint(1, 25)))])
+        refs = [r for r in refs if r[0] in on_roster and r[1] in on_roster]
+        if mi == 0:
+            referred_first.extend(refs[:1])
+        all_refs.extend(refs)
         if refs:
             _write(folder, "referrals", ["referrer_id", "referred_id", "date"], refs)
 
@@ -595,15 +694,20 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             _write(folder, "deductions", ["manager_id", "amount"], ded)
 
         # grade overrides
+        ovr = []
         if mi == n_months // 2 and rng.random() < 0.7:
             cand = [p for p in settled if p.leave is None]
             p = rng.choice(cand)
-            _write(folder, "grade_overrides", ["manager_id", "grade", "approved_by", "reason"],
-                   [[p.id, rng.choice(GRADES[1:]), "branch manager", "approved exception"]])
+            ovr.append([p.id, rng.choice(GRADES[1:]), "branch manager", "approved exception"])
+        if over_probation and ta in settled and Month.of(ta.hire).add(1) == m and all(o[0] != ta.id for o in ovr):
+            ovr.append([ta.id, "assistant", "branch manager", "early conversion approved"])
+        if ovr:
+            _write(folder, "grade_overrides", ["manager_id", "grade", "approved_by", "reason"], ovr)
 
         if mi == 0:
             # history
             hrows = []
+
             for p in active:
                 if p.hire > first.first:
                     continue
@@ -611,6 +715,8 @@ def generate(seed: int, out_dir: Path) -> Scenario:
                     hm = first.add(-k)
                     if Month.of(p.hire) > hm:
                         continue
+                    if p.id == gap_id and k == 2:
+                        continue  # a gap in the history (D4: the months before it that exist)
                     hist_book = max(p.book, 0) * mult[(p.id, hm)] // 100
                     if p.role == "G2":
                         hist_book = 3_150_000
@@ -624,12 +730,12 @@ def generate(seed: int, out_dir: Path) -> Scenario:
                     hg = p.grade if rng.random() < 0.85 else rng.choice(["", *GRADES])
                     if k == 1 and p.role in ("G2", "G3", "G4"):
                         hg = p.grade
+                    if p.id == blank_id:
+                        hg = "" if k == 1 else "manager"  # D2 with no roster grade: the latest history month's
                     hrows.append([str(hm), p.id, hg or "", money(hist_book * 100 + rng.randint(0, 99)),
                                   str(rng.randint(0, 8)), money(rng.randint(0, 300_000_000)),
                                   "" if rng.random() < 0.08 and p.role not in ("G4", "TRAINEE_HIST")
                                   else f"{score // 10000}.{score % 10000:04d}"])
-                if p.grade is not None and rng.random() < 0.15 and p.role == "":
-                    p.grade = None  # D2: the history grade is used
             # a history row for the settled month or later: ignored (D4)
             hrows.append([str(first), rm.id, "trainee", "1.00", "0", "0.00", "0.0100"])
             _write(folder, "history", ["month", "manager_id", "grade", "avg_assets", "ea", "nmv", "score_raw"], hrows)
@@ -641,7 +747,7 @@ def generate(seed: int, out_dir: Path) -> Scenario:
                 cap = {"marketer": 1_000_000, "station_manager": 2_000_000, "regional_manager": 3_000_000}[p.position]
                 bal = rng.choice([cap, cap - rng.randint(1, 50_000), rng.randint(0, cap), 0])
                 if p.pre_ledger:
-                    bal = rng.randint(100_000, 900_000)
+                    bal = 0 if p.role == "PRE_LEAVER_ZERO" else rng.randint(100_000, 900_000)
                 carry = rng.choice([0, 0, 0, 185_040, 432_000, rng.randint(1, 50_000)])
                 months_before = first.month - 1
                 ytd_taxable = sum(rng.randint(-300_000, 2_500_000) for _ in range(months_before))

@@ -18,6 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
+try:  # the allocator cmsettle uses too (cmsettle.inputs.readers): the same footing for both
+    pa.set_memory_pool(pa.jemalloc_memory_pool())
+except (NotImplementedError, AttributeError, pa.ArrowException):
+    pass
+
 # The headers the generated files carry (Chinese, as the CRM exports them) and the canonical names.
 NAMES = {"客户号": "client_id", "归属工号": "manager_id", "成交金额": "turnover", "手续费率": "commission_rate",
          "月日均资产": "avg_assets", "月末资产": "end_assets"}

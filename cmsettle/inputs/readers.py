@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -31,6 +32,17 @@ import pyarrow.csv as pv
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
 from cmsettle.errors import InputError, Problem
+
+def _fast_memory_pool() -> None:
+    """pyarrow's jemalloc pool where the wheel has it: reading ten million rows with the default (mimalloc)
+    spends as much time in the kernel, faulting in fresh pages, as in parsing; jemalloc reuses them."""
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except (NotImplementedError, AttributeError, pa.ArrowException):
+        pass
+
+
+_fast_memory_pool()
 
 # Encodings a Chinese export comes in. GB18030 is a superset of GBK and GB2312.
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
@@ -55,11 +67,14 @@ class RawTable:
 def read_table(path: Path, table: str, file: str) -> RawTable:
     """Read a .csv or .xlsx; raise InputError with one Problem when the file cannot be read at all."""
     raw = path.read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()
     if path.suffix.lower() == ".xlsx":
+        sha = hashlib.sha256(raw).hexdigest()
         grid, encoding, excel = _xlsx_grid(raw, file), None, True
     else:
-        fast = _csv_arrow(raw, table, file, sha)
+        with ThreadPoolExecutor(1) as side:  # the hash (no GIL held) beside pyarrow's parsing
+            hashed = side.submit(lambda: hashlib.sha256(raw).hexdigest())
+            fast = _csv_arrow(raw, table, file, hashed, side)
+            sha = hashed.result()
         if fast is not None:
             return fast
         encoding = detect_encoding(raw, file)
@@ -74,18 +89,20 @@ _WS_LEADS = (b" ", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\xc2"
 _MAX_COLUMNS = 1024
 
 
-def _csv_arrow(raw: bytes, table: str, file: str, sha: str) -> RawTable | None:
+def _csv_arrow(raw: bytes, table: str, file: str, sha: str | Future, side: ThreadPoolExecutor | None = None
+               ) -> RawTable | None:
     """The usual CSV file through pyarrow; None when it is not one (then pandas and the csv module read it)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
     encoding, data = ("utf-8-sig", raw) if raw.startswith(codecs.BOM_UTF8) else ("utf-8", raw)
     first_line = raw[:4096].decode(encoding, errors="ignore").split("\n", 1)[0]
     sep = "\t" if "\t" in first_line and "," not in first_line else ","
+    scan = side.submit(_needs_strip, data, sep) if side is not None else None  # beside the parsing too
     grid = _arrow_grid(data, sep)
     if grid is _NOT_UTF8:  # GBK and friends: decoded once, given to pyarrow as UTF-8
         encoding = detect_encoding(raw, file)
         data = raw.decode(encoding).encode("utf-8")
-        grid = _arrow_grid(data, sep)
+        grid, scan = _arrow_grid(data, sep), None
     if not isinstance(grid, pa.Table) or grid.num_rows == 0 or grid.num_columns > _MAX_COLUMNS:
         return None
     header = [str(v).strip() for v in grid.slice(0, 1).to_pylist()[0].values()]
@@ -93,15 +110,21 @@ def _csv_arrow(raw: bytes, table: str, file: str, sha: str) -> RawTable | None:
         return None
     body = grid.slice(1)
     columns = [body.column(i) for i in range(body.num_columns)]
-    start = data.find(b"\n") + 1
-    strip = any(data.find(b, start) >= 0 for b in _WS_LEADS) or (sep != "\t" and data.find(b"\t", start) >= 0)
-    if not strip and data.find(b'"', start) >= 0:  # a quoted value may hold a line end
+    strip = scan.result() if scan is not None else _needs_strip(data, sep)
+    if not strip and data.find(b'"', data.find(b"\n") + 1) >= 0:  # a quoted value may hold a line end
         strip = any(pc.any(pc.match_substring_regex(c, "[\r\n]")).as_py() for c in columns)
     if strip:
         columns = [pc.utf8_trim_whitespace(c) for c in columns]  # the characters of str.strip()
-    filled = np.zeros(body.num_rows, dtype=bool)
-    for c in columns:
-        filled |= np.asarray(pc.not_equal(c, "").to_numpy(zero_copy_only=False), dtype=bool)
+    # A row is blank when all its cells are; only rows with a blank first cell can be.
+    maybe = np.flatnonzero(np.asarray(pc.equal(columns[0], "").to_numpy(zero_copy_only=False), dtype=bool)) \
+        if columns else np.zeros(0, dtype=np.int64)
+    blank = np.ones(len(maybe), dtype=bool)
+    if len(maybe):
+        at = pa.array(maybe)
+        for c in columns[1:]:
+            blank &= np.asarray(pc.equal(c.take(at), "").to_numpy(zero_copy_only=False), dtype=bool)
+    filled = np.ones(body.num_rows, dtype=bool)
+    filled[maybe[blank]] = False
     keep = np.flatnonzero(filled)
     if len(keep) < body.num_rows:
         take = pa.array(keep)
@@ -111,7 +134,13 @@ def _csv_arrow(raw: bytes, table: str, file: str, sha: str) -> RawTable | None:
     if not len(columns):
         cells = pd.DataFrame(index=pd.RangeIndex(len(keep)))
     return RawTable(table=table, file=file, header=header, header_row=1, cells=cells, rows=keep + 2,
-                    excel=False, encoding=encoding, sha256=sha)
+                    excel=False, encoding=encoding, sha256=sha if isinstance(sha, str) else sha.result())
+
+
+def _needs_strip(data: bytes, sep: str) -> bool:
+    """Whether a value may start or end with whitespace: a byte of _WS_LEADS after the header line."""
+    start = data.find(b"\n") + 1
+    return any(data.find(b, start) >= 0 for b in _WS_LEADS) or (sep != "\t" and data.find(b"\t", start) >= 0)
 
 
 _NOT_UTF8 = object()

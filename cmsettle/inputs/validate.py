@@ -875,6 +875,10 @@ class _Run:
                 where: np.ndarray | None = None) -> None:
         """Rows whose keys repeat an earlier row's (rows with a blank key are not compared)."""
         f = pt.frame
+        if len(keys) == 1 and where is None and isinstance(f[keys[0]].dtype, pd.CategoricalDtype):
+            codes = f[keys[0]].cat.codes.to_numpy()
+            if len(f[keys[0]].cat.categories) == len(codes) and (codes >= 0).all():
+                return  # as many distinct ids as rows: none repeats (the categories are the distinct ids)
         ok = f[keys].notna().all(axis=1).to_numpy(copy=True)
         if where is not None:
             ok &= where

@@ -36,8 +36,11 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def simulate(data: Path, out: Path, first: str, last: str) -> None:
-    res = CliRunner().invoke(app, ["simulate", first, last, "--data", str(data), "--out", str(out), "--quiet"])
+def simulate(data: Path, out: Path, first: str, last: str, rules: Path | None = None) -> None:
+    args = ["simulate", first, last, "--data", str(data), "--out", str(out), "--quiet"]
+    if rules is not None:
+        args += ["--rules", str(rules)]
+    res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, f"settle simulate failed ({res.exit_code}):\n{res.output}\n{res.exception!r}"
 
 
@@ -46,8 +49,8 @@ def diff_seed(seed: int, tmp: Path) -> tuple[list[str], str]:
     data, out = tmp / "data", tmp / "out"
     sc = generate(seed, data)
     first, last = str(sc.first), str(sc.last)
-    simulate(data, out, first, last)
-    ref = run_reference(data, first, last)
+    simulate(data, out, first, last, sc.rules_dir)
+    ref = run_reference(data, first, last, *([sc.rules_dir] if sc.rules_dir else []))
     problems: list[str] = []
     for month, mr in ref.items():
         theirs_rows = _read(out / month / "pay_lines.csv")

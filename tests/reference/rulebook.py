@@ -231,6 +231,8 @@ class Rules:
             self.brackets.append((None if upto in (None, "null", "~", "") else _dec(upto),
                                   _dec(b["rate"]), _dec(b["quick"])))
         self.calendar = raw.get("calendar") or {}
+        self.effective_from = Month.parse(str(raw["effective_from"]))
+        self.id = str(raw.get("id", ""))
 
     def annual_tax(self, base: Decimal) -> Decimal:
         base = max(ZERO, base)
@@ -493,8 +495,12 @@ class MonthResult:
 
 class Reference:
     def __init__(self, rules_path: Path = DEFAULT_RULES):
-        self.R = Rules(rules_path)
-        self.cal = Workdays(self.R)
+        path = Path(rules_path)
+        files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+        self.rule_sets = sorted((Rules(f) for f in files), key=lambda r: r.effective_from)
+        self.calendars = {id(r): Workdays(r) for r in self.rule_sets}
+        self.R = self.rule_sets[0]
+        self.cal = self.calendars[id(self.R)]
         self.people: dict[str, Person] = {}
         self.pending_d9: set[str] = set()
         self.referrals: dict[str, Referral] = {}
@@ -544,8 +550,16 @@ class Reference:
 
     # one month ------------------------------------------------------------------------------------------
 
+    def rules_for(self, M: Month) -> Rules:
+        """§9: the newest rule set whose effective_from <= M (D40: each month its own)."""
+        usable = [r for r in self.rule_sets if r.effective_from <= M]
+        if not usable:
+            raise ValueError(f"no rule set in force for {M}")
+        return usable[-1]
+
     def settle(self, M: Month, inp: MonthInputs) -> MonthResult:
-        R = self.R
+        self.R = R = self.rules_for(M)
+        self.cal = self.calendars[id(R)]
         is_first = M == self.first
         lines: dict[str, dict[str, Decimal]] = {}
         notes: dict[str, dict[str, str]] = defaultdict(dict)

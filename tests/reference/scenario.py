@@ -91,6 +91,7 @@ class Scenario:
     last: Month
     people: dict[str, Person]
     notes: list[str]
+    rules_dir: Path | None = None      # None: the packaged rule set
 
 
 def _wdays(m: Month, start: date | None = None, end: date | None = None) -> list[date]:
@@ -115,6 +116,51 @@ def _write(folder: Path, name: str, header: list[str], rows: list[list[str]]) ->
         w.writerows(rows)
 
 
+ALT_A = [  # (pattern, replacement) on the packaged YAML text
+    (r"^id: .*$", "id: alt-a"),
+    (r"institution_weight: 3\b", "institution_weight: 2"),
+    (r"effective_threshold: 5000\b", "effective_threshold: 8000"),
+    (r"revenue_tax_rate: 0.0565", "revenue_tax_rate: 0.06"),
+    (r"weights: \{ea: 0.4, nmv: 0.4, nr: 0.2\}", "weights: {ea: 0.5, nmv: 0.3, nr: 0.2}"),
+    (r"management_fee_rate: 0\b", "management_fee_rate: 0.03"),
+    (r"^(\s+)rate: 0.05\b", r"\1rate: 0.04"),
+    (r"marketer: 10000\b", "marketer: 8000"),
+    (r"late_fine: 50\b", "late_fine: 60"),
+    (r"statutory_pay_days: 21.75", "statutory_pay_days: 21.5"),
+    (r"excess_mv_cap: 3000\b", "excess_mv_cap: 2000"),
+    (r"sick_free_days: 3\b", "sick_free_days: 2"),
+    (r"^calendar: \{\}", "calendar:\n  2027:\n    holidays: [2027-01-01, 2027-02-08, 2027-02-09, 2027-02-10]\n"
+                          "    workdays: [2027-02-06]"),
+]
+ALT_B = [
+    (r"^id: .*$", "id: alt-b"),
+    (r"account_bonus: 50\b", "account_bonus: 80"),
+    (r"referral_bonus: 200\b", "referral_bonus: 300"),
+    (r"threshold: 3000000\b", "threshold: 3500000"),
+    (r"demotion_score: 0.60", "demotion_score: 0.55"),
+    (r"meal_allowance: 20\b", "meal_allowance: 25"),
+    (r"personal_leave_day: 10\b", "personal_leave_day: 8"),
+]
+
+
+def write_rule_sets(folder: Path, change: Month) -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "rules" / "2024-01-default.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"fixed_standard: \{1: (\d+)\}", lambda m: f"fixed_standard: {{1: {m[1]}, 2: {int(m[1]) + 300}}}",
+                  text)
+    for pat, rep in ALT_A:
+        text, n = re.subn(pat, rep, text, flags=re.M)
+        assert n >= 1, pat
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "2024-01-alt-a.yaml").write_text(text, encoding="utf-8")
+    for pat, rep in ALT_B:
+        text, n = re.subn(pat, rep, text, flags=re.M)
+        assert n >= 1, pat
+    text = re.sub(r"^effective_from: .*$", f"effective_from: {change}", text, flags=re.M)
+    (folder / f"{change}-alt-b.yaml").write_text(text, encoding="utf-8")
+
+
 def generate(seed: int, out_dir: Path) -> Scenario:
     rng = random.Random(seed)
     out_dir = Path(out_dir)
@@ -123,7 +169,7 @@ def generate(seed: int, out_dir: Path) -> Scenario:
     if long_run:
         n_months = 8
     if seed % 3 == 0:  # cross a year end: the January resets
-        first = Month(2024, rng.choice([10, 11, 12])) if rng.random() < 0.5 else Month(2025, rng.choice([10, 11]))
+        first = Month(rng.choice([2024, 2025, 2026]), rng.choice([10, 11]))  # 2027: no PRC calendar (D44)
         first = first if first.add(n_months - 1).year > first.year else Month(first.year, 12 - n_months + 2)
     else:
         first = Month(rng.choice([2024, 2025]), rng.randint(1, 9))
@@ -295,7 +341,7 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             continue
         n = rng.randint(3, 9)
         if p is si_person:
-            n = rng.randint(61, 66)
+            n = rng.randint(60, 66)  # 60 is not above 60 (TX1) until a new account arrives
         start = first.add(-1) if p.hire < first.first else Month.of(p.hire)
         for _ in range(n):
             od = p.hire + timedelta(days=rng.randint(0, max(0, (first.first - p.hire).days - 40)))
@@ -434,6 +480,16 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             p.grade = None  # D2: the grade of the latest history month
             hist_months[p.id] = max(1, hist_months[p.id])
 
+    # another rule set (every parameter read from the YAML) and a second one from inside the run (D40)
+    rules_dir = None
+    tier2: set[str] = set()
+    if seed % 5 == 3:
+        rules_dir = out_dir.with_name(out_dir.name + "-rules")
+        change = months[rng.randint(1, n_months - 1)]
+        write_rule_sets(rules_dir, change)
+        tier2 = {p.id for p in rng.sample(active, 2)}
+        notes.append(f"rule sets: alt-a from 2024-01, alt-b from {change}; tier 2: {sorted(tier2)}")
+
     # --- write the months ---
     referred_first: list[list[str]] = []
     all_refs: list[list[str]] = []
@@ -461,7 +517,7 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             roster_rows.append([
                 p.id, p.name, position, str(since or ""), p.supervisor or "", "项目部", "网点",
                 str(p.hire), str(p.leave or ""), approved,
-                str(qual or ""), p.contract, p.grade or "", rng.choice(["", "1"]),
+                str(qual or ""), p.contract, p.grade or "", "2" if p.id in tier2 else rng.choice(["", "1"]),
                 money(p.si_base) if p.si_base else "", f"62220{p.id}", ""])
         _write(folder, "roster", ["manager_id", "name", "position", "position_since", "supervisor_id", "project",
                                   "station", "hire_date", "leave_date", "leave_approved", "qualification_date",
@@ -641,6 +697,10 @@ def generate(seed: int, out_dir: Path) -> Scenario:
                              "", ""])
             elif r < 0.21:
                 pens.append([p.id, d, "dispute", "", "", "", ""])
+        for p in active:  # D6: for someone who has left only dispute / dispute_closed count
+            if p.leave is not None and Month.of(p.leave) < m and rng.random() < 0.3:
+                pens.append([p.id, str(rng.choice(wd)), rng.choice(["business_error", "risk_fund_forfeit"]), "500.00",
+                             "", "", "after leaving"])
         for c in clients.values():  # confirmed malicious: the fine or the dismissal (X2)
             if status(c, m) == "malicious_confirmed" and status(c, m.add(-1)) != "malicious_confirmed":
                 o = owner(c, m)
@@ -766,7 +826,7 @@ def generate(seed: int, out_dir: Path) -> Scenario:
     for p in people.values():
         notes.append(f"{p.id} {p.position} sup={p.supervisor} grade={p.grade} hire={p.hire} leave={p.leave} "
                      f"approved={p.approved} contract={p.contract} role={p.role}")
-    return Scenario(seed, first, last, people, notes)
+    return Scenario(seed, first, last, people, notes, rules_dir)
 
 
 if __name__ == "__main__":  # python -m tests.reference.scenario SEED OUT

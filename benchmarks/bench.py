@@ -3,6 +3,7 @@
 
     BENCH_TRADES=1000000 make bench                     # one scale (the default)
     BENCH_TRADES=100000,1000000,10000000 make bench     # the README's scaling table
+    BENCH_XLSX=1 make bench                             # and a 1,000,000-row trades.xlsx read (xlsx.py)
     python benchmarks/bench.py --trades 1000000 --runs 5
 
 For each scale (trades a month; managers = trades / 2,000, at least 34; clients = trades / 10) it
@@ -161,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="trades a month, or a comma-separated list (default $BENCH_TRADES, else 1000000)")
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS") or 3),
                     help="timed pairs per scale (default $BENCH_RUNS, else 3)")
+    ap.add_argument("--xlsx", action="store_true", default=bool(os.environ.get("BENCH_XLSX")),
+                    help="also time reading a 1,000,000-row trades.xlsx (benchmarks/xlsx.py; $BENCH_XLSX=1)")
     a = ap.parse_args(argv)
     scales = [int(t.replace("_", "")) for t in a.trades.split(",") if t.strip()]
     print(f"machine: {machine()}")
@@ -171,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['trades']:,} | {r['managers']:,} | {r['clients']:,} | {r['floor']:.2f} s | {r['full']:.2f} s "
               f"| {r['ratio']:.2f} | {gib(r['floor_peak'])} | {gib(r['full_peak'])} "
               f"| {r['full_peak'] / r['floor_peak']:.2f} |")
+    if a.xlsx:
+        print(flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "xlsx.py"), "--runs", str(a.runs)],
+                       check=True)
     return 0
 
 

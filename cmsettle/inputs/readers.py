@@ -227,7 +227,21 @@ def _xlsx_grid(raw: bytes, file: str) -> pd.DataFrame:
     except (CalamineError, PasswordError, XmlError, ZipError, OSError, ValueError) as exc:
         raise InputError([Problem(file, f"not a readable .xlsx workbook: {exc}")]) from None
     width = max((len(r) for r in rows), default=0)
-    return pd.DataFrame([[cell_text(c) for c in r] + [""] * (width - len(r)) for r in rows], dtype=str)
+    if any(len(r) != width for r in rows):
+        rows = [list(r) + [None] * (width - len(r)) for r in rows]
+    # column by column, each distinct (type, value) turned into text once: dates, codes, rates and ids repeat
+    columns = {}
+    for i, cells in enumerate(zip(*rows)) if rows else ():
+        memo: dict[tuple[type, object], str] = {}
+        texts = []
+        for c in cells:
+            key = (type(c), c)
+            t = memo.get(key)
+            if t is None:
+                t = memo[key] = cell_text(c)
+            texts.append(t)
+        columns[i] = pd.Series(texts, dtype=str)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)), columns=pd.RangeIndex(width))
 
 
 def cell_text(cell: object) -> str:

@@ -28,6 +28,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cmsettle.months import Month
 
@@ -261,11 +262,51 @@ def scaled(column: pd.Series | pd.api.extensions.ExtensionArray) -> tuple[np.nda
     return (np.concatenate(lows) if lows else np.zeros(0, dtype=np.int64)), chunked.type.scale
 
 
-def arrow(column: pd.Series | pd.api.extensions.ExtensionArray) -> pa.ChunkedArray:
-    """The pyarrow data behind a pyarrow-backed column (no copy)."""
-    data = column.array if isinstance(column, pd.Series) else column
+def arrow(column: pd.Series | pd.Index | pd.api.extensions.ExtensionArray) -> pa.ChunkedArray:
+    """The pyarrow data behind a pyarrow-backed column or index (no copy)."""
+    data = column.array if isinstance(column, (pd.Series, pd.Index)) else column
     out = data.__arrow_array__()
     return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
+
+
+class IdIndex:
+    """Distinct ids to look others up in: ``find(values)`` gives each value's position here, -1 if absent.
+
+    Ids that are all plain whole numbers (client numbers: no sign, no leading zero, so text and number are
+    one to one) are hashed as int64, once, which is many times faster than hashing text; others by pyarrow."""
+
+    def __init__(self, ids: pd.Index):
+        self.ids = ids
+        self._numbers = _numbers_of(ids)
+        self._index = pd.Index(self._numbers) if self._numbers is not None else None
+        self._text: pa.Array | None = None
+
+    def find(self, values: pd.Index) -> np.ndarray:
+        if not len(values) or not len(self.ids):
+            return np.full(len(values), -1, dtype=np.int64)
+        if self._index is not None:
+            numbers = _numbers_of(values)
+            if numbers is not None:
+                return self._index.get_indexer(numbers)
+        if isinstance(values.dtype, pd.StringDtype) and isinstance(self.ids.dtype, pd.StringDtype):
+            if self._text is None:
+                self._text = arrow(self.ids).combine_chunks()
+            found = pc.index_in(arrow(values), value_set=self._text)
+            return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return self.ids.get_indexer(values)
+
+
+def _numbers_of(ids: pd.Index) -> np.ndarray | None:
+    """The ids as int64 when each is a plain whole number written without sign or leading zero, else None."""
+    if not isinstance(ids.dtype, pd.StringDtype) or not len(ids):
+        return None
+    text = arrow(ids)
+    if pc.any(pc.starts_with(text, "0")).as_py() or pc.any(pc.match_substring_regex(text, "[^0-9]")).as_py():
+        return None
+    try:
+        return np.asarray(pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def typed_frame(table: str, columns: Mapping[str, Sequence] | None = None, rows: Sequence[int] | None = None

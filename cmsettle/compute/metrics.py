@@ -130,28 +130,21 @@ class _Amounts:
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Category codes (int64, -1 where missing) and the categories of an id or code column."""
+    """Category codes (-1 where missing; as stored, int8 to int32) and the categories of an id or code column."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype("category")
-    return column.cat.codes.to_numpy(dtype=np.int64), column.cat.categories
+    return column.cat.codes.to_numpy(), column.cat.categories
+
+
+def _lookup(table: np.ndarray, codes: np.ndarray, missing: object) -> np.ndarray:
+    """table[codes], and ``missing`` where a code is -1 (a sentinel appended to the table, no masking)."""
+    return np.append(table, np.array([missing], dtype=table.dtype))[codes]
 
 
 def _code_of(column: pd.Series, wanted: tuple[str, ...]) -> np.ndarray:
     """A boolean mask: the column's value is one of ``wanted``."""
     codes, cats = _codes(column)
-    hit = np.asarray(cats.isin(list(wanted)), dtype=bool)
-    return (codes >= 0) & hit[np.maximum(codes, 0)] if len(hit) else np.zeros(len(codes), dtype=bool)
-
-
-def _index_in(values: pd.Index, index: pd.Index) -> np.ndarray:
-    """index.get_indexer(values) for unique ``index``; hashed by pyarrow when both hold arrow strings."""
-    if isinstance(values.dtype, pd.StringDtype) and isinstance(index.dtype, pd.StringDtype):
-        try:
-            found = pc.index_in(model.arrow(values.array), value_set=model.arrow(index.array).combine_chunks())
-            return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        except (AttributeError, TypeError, pa.ArrowException):
-            pass
-    return index.get_indexer(values)
+    return _lookup(np.asarray(cats.isin(list(wanted)), dtype=bool), codes, False)
 
 
 def _in_month(column: pd.Series, first, last) -> np.ndarray:
@@ -167,6 +160,7 @@ class _Clients:
 
     def __init__(self, clients: pd.DataFrame):
         self.codes, self.ids = _codes(clients["client_id"])  # ids: the distinct client ids
+        self.lookup = model.IdIndex(self.ids)
         self.n = len(self.codes)
         self.at = np.full(len(self.ids), -1, dtype=np.int64)  # position of each distinct id (a repeat: the last)
         valid = self.codes >= 0
@@ -185,18 +179,14 @@ class _Clients:
     def positions_of(self, column: pd.Series) -> np.ndarray:
         """For each row of another table's client_id column, the client's position (-1: not a client)."""
         codes, cats = _codes(column)
-        if not len(cats) or not len(self.ids):
-            return np.full(len(codes), -1, dtype=np.int64)
-        where = _index_in(cats, self.ids)
-        pos = np.where(where >= 0, self.at[np.maximum(where, 0)], -1)
-        return np.where(codes >= 0, pos[np.maximum(codes, 0)], -1)
+        return _lookup(_lookup(self.at, self.lookup.find(cats), -1), codes, -1)
 
     def position(self, cid: str) -> int:
         i = self.ids.get_indexer([cid])[0] if len(self.ids) else -1
         return int(self.at[i]) if i >= 0 else -1
 
     def owner_of(self, pos: np.ndarray) -> np.ndarray:
-        return np.where(pos >= 0, self.owner[np.maximum(pos, 0)], -1)
+        return _lookup(self.owner.astype(np.int64), pos, -1)
 
 
 class _ClientStatus(Mapping[str, str]):
@@ -283,7 +273,7 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     slot = np.full(cl.n, -1, dtype=np.int64)
     slot[candidates] = np.arange(len(candidates))
     # their buy turnover (P5, D8): only the candidates' trade rows are looked at
-    t_slot = np.where(t_pos >= 0, slot[np.maximum(t_pos, 0)], -1)
+    t_slot = _lookup(slot, t_pos, -1)
     rows = np.flatnonzero(_code_of(trades["side"], ("buy",)) & (t_slot >= 0))
     bought, b_slot = turnover.take(rows), t_slot[rows]
     n_cand = len(candidates)
@@ -317,7 +307,7 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     kind_codes, kind_cats = _codes(clients["kind"])
     inst = np.asarray(kind_cats.isin(["institution"]), dtype=bool) if len(kind_cats) else np.zeros(0, dtype=bool)
     k = kind_codes[counted_all]
-    institution = (k >= 0) & inst[np.maximum(k, 0)] if len(inst) else np.zeros(len(k), dtype=bool)
+    institution = _lookup(inst, k, False)
     n_inst = np.bincount(owner_c[institution], minlength=n_mgr)
     n_other = np.bincount(owner_c[~institution], minlength=n_mgr)
     c_slot = slot[counted_all]

@@ -1032,8 +1032,9 @@ class _Run:
 
 def isin(values: pd.Index, known: set[str] | pd.Index) -> np.ndarray:
     """values.isin(known) as a boolean array; hashed by pyarrow (pandas' isin on arrow strings loops)."""
-    value_set = arrow_text(known if isinstance(known, pd.Index) else pd.Index(list(known), dtype=object))
-    return _mask(pc.is_in(arrow_text(values), value_set=value_set.combine_chunks()))
+    if not isinstance(known, pd.Index):
+        known = pd.Index(pd.Series(sorted(known), dtype=_TEXT))
+    return model.IdIndex(known).find(values) >= 0
 
 
 def _typed_default(table: str, col: T.Col, n: int) -> object:

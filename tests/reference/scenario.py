@@ -291,6 +291,17 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             bad.leave = months[rng.randint(0, n_months - 1)].first + timedelta(days=rng.randint(2, 26))
             bad.approved = not leaver.approved
             bad.role += " LEAVER" + ("" if bad.approved else "_UNAPPROVED")
+    # hired and gone inside one month; a leaver on the last day of a month (D3, D21)
+    if rng.random() < 0.5:
+        k = rng.randint(0, n_months - 1)
+        add("marketer", busy.id, 0, grade="trainee", hire=months[k].first + timedelta(days=rng.randint(2, 8)),
+            leave=months[k].first + timedelta(days=rng.randint(12, 22)), approved=rng.random() < 0.7,
+            activity=1, drift=0, role="BLIP")
+    rest = [p for p in stayers if p.leave is None]
+    if rest and rng.random() < 0.5:
+        p = rng.choice(rest)
+        p.leave = months[rng.randint(0, n_months - 2)].last if rng.random() < 0.7 else months[-1].first
+        p.role += " LEAVER_EDGE_DAY"
     # left before the ledger (D1)
     j = rng.randint(0, n_months - 1)
     pre = add("marketer", busy.id, 0, grade=rng.choice(["manager", "assistant", None]),
@@ -494,6 +505,8 @@ def generate(seed: int, out_dir: Path) -> Scenario:
     referred_first: list[list[str]] = []
     all_refs: list[list[str]] = []
     over_probation = rng.random() < 0.4
+    override_g4 = rng.random() < 0.4
+    carry_absent: dict[Month, list[str]] = {}
     for mi, m in enumerate(months):
         folder = out_dir / str(m)
         folder.mkdir(parents=True, exist_ok=True)
@@ -639,6 +652,24 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             run = wds[s:s + 3]
             if all((p.id, str(d)) not in used for d in run):
                 att.extend([p.id, str(d), "absent", "1", ""] for d in run)
+        # a run broken by a half day; a run across the month end (D30: only inside M)
+        wds = _wdays(m)
+        for pid in carry_absent.pop(m, []):
+            if any(a[0] == pid for a in att) or pid not in {x.id for x in settled}:
+                continue
+            att.append([pid, str(wds[0]), "absent", "1", ""])
+        absentees = [x for x in settled if x.leave is None and x.hire <= m.first
+                     and not any(a[0] == x.id for a in att)]
+        if absentees and rng.random() < 0.4:
+            p = absentees.pop(rng.randrange(len(absentees)))
+            s0 = rng.randint(0, len(wds) - 4)
+            att += [[p.id, str(wds[s0]), "absent", "1", ""], [p.id, str(wds[s0 + 1]), "absent", "0.5", ""],
+                    [p.id, str(wds[s0 + 2]), "absent", "1", ""]]
+        if absentees and rng.random() < 0.4 and mi < n_months - 1:
+            p = absentees.pop(rng.randrange(len(absentees)))
+            if p.leave is None:
+                att += [[p.id, str(wds[-2]), "absent", "1", ""], [p.id, str(wds[-1]), "absent", "1", ""]]
+                carry_absent.setdefault(m.add(1), []).append(p.id)
         # designed attendance edge cases (D12, D28, D29)
         quiet = [x for x in settled if x.leave is None and x.hire <= m.first
                  and not any(a[0] == x.id for a in att)]
@@ -759,6 +790,8 @@ def generate(seed: int, out_dir: Path) -> Scenario:
             cand = [p for p in settled if p.leave is None]
             p = rng.choice(cand)
             ovr.append([p.id, rng.choice(GRADES[1:]), "branch manager", "approved exception"])
+        if override_g4 and mi == 0 and all(o[0] != slacker.id for o in ovr):  # D17: flags still raised
+            ovr.append([slacker.id, "manager", "branch manager", "kept despite the scores"])
         if over_probation and ta in settled and Month.of(ta.hire).add(1) == m and all(o[0] != ta.id for o in ovr):
             ovr.append([ta.id, "assistant", "branch manager", "early conversion approved"])
         if ovr:

@@ -10,8 +10,8 @@ of a formula so that a value whose exact result terminates is exact, and roundin
 where D41 says: NR per manager, score_raw, every pay line, excess before the carry, each of A1-A4, F1's 5%,
 the cumulative tax.
 
-Readings taken where the RULEBOOK leaves room are marked ``READING:`` in the code and listed in
-:data:`READINGS`.
+Readings taken where the RULEBOOK leaves room are marked ``READING`` in the code and listed, with the
+alternatives that can be switched on, in :data:`READINGS`.
 """
 
 from __future__ import annotations
@@ -46,36 +46,70 @@ MANAGER_COLUMNS = ("month", "manager_id", "name", "position", "grade_in_effect",
                    "avg_assets", "a3", "ea", "nmv", "net_revenue", "score_raw", "score_applied",
                    "management_score", "flags")
 
-READINGS = {
-    "T4-team": "T4/D25: for a settled month m of M-2..M, the direct reports are D24's for m (settled in m with "
-               "supervisor_id = the station manager) with their grade in effect and EA of m. A month before the "
-               "ledger has no roster: the direct reports of M (D24 for the month being settled) stand in, with "
-               "their history grade and ea of that month (no history row: not counted; blank grade: not >= "
-               "assistant). The EA mean divides by the months in which the station manager or one of those "
-               "reports has a record. (Two other readings were tried first: 'skip months before the ledger' "
-               "and 'a month without a roster fails'; see the report.)",
-    "T4-position": "T4 applies to position station_manager only (a regional manager is judged by T5).",
-    "grade_rule-G5-fail": "grade_rule is empty when G5 keeps a trainee at trainee (no change of grade).",
-    "grade_rule-G7": "grade_rule is G7 whenever an override is given, even to the grade in effect.",
-    "G4-flag": "termination_right (D14) is raised when G4 fires and the G2-G6 result (the lower of G3/G4) is "
-               "trainee, whatever an override then sets.",
-    "refund-row": "a refund-only leaver's managers.csv row (D42 'last position and grade') has grade_in_effect = "
-                  "grade_next = the grade decided at the close of the last settled month (D2's grade in effect "
-                  "for a later month; a leaver before the ledger: D2's roster / history / trainee), zero metrics "
-                  "including score_applied and management_score, no grade_rule. (First written as the grade in "
-                  "effect of the leave month; changed after comparing with cmsettle, see the report.)",
-    "refund-zero": "a leaver whose balance is 0 when the refund falls due is not settled (nothing is owed).",
-    "P9-month": "P9 'on or after the referral date': any month M whose month is the referral date's month or "
-                "later; a referral is known from the month whose referrals file lists it onwards.",
-    "T1-sum": "T1/T2 sum the reports' NR as rounded per manager (M5), then take 5% and round the line.",
-    "D9-P5": "a D9 client counted in EA/NMV of M is one of the 'M3 clients' of P5's IPO/fund test in M.",
-    "hold-release-leaver": "a release due while the person is not settled is paid when next settled "
-                           "(the refund month, D36).",
-    "history-grade": "D2 'the roster grade, else the grade of the latest history month, else trainee': each "
-                     "step looks at one source; a blank grade in the latest history month falls through to "
-                     "trainee, even if an earlier history month has a grade. (First written as 'the latest "
-                     "history row with a grade'; changed after comparing with cmsettle, see the report.)",
-    "A3-history": "D4: a history month's A3 uses those of the two months before it that have a history row.",
+#: Where the RULEBOOK leaves room: point -> (the reading taken, {alternative: what it would do}, why).
+#: `Reference(readings={point: alternative})` computes with an alternative; tests/test_reference_diff.py
+#: checks, on a seed that exercises the point, that the alternative would disagree with cmsettle (so the
+#: point is covered and cmsettle takes the reading chosen here).
+READINGS: dict[str, tuple[str, dict[str, str], str]] = {
+    "T4-team": ("current", {
+        "skip": "months of M-2..M without a settled (ledger) month of the station are skipped",
+        "fail": "a month without a settled month of the station has no direct reports, so the test fails",
+        "first": "before the ledger, the direct reports of the first ledger month stand in",
+    }, "T4/D25: for a settled month m of M-2..M the direct reports are D24's for m (settled in m with "
+       "supervisor_id = the station manager) with their grade in effect and EA of m. A month before the "
+       "ledger has no roster: D24's direct reports of M (the month being settled) stand in, with their history "
+       "grade and ea of that month (no history row: not counted; blank grade: not >= assistant). The EA mean "
+       "divides by the months in which the station manager or one of those reports has a record. The RULEBOOK "
+       "is silent on teams before the ledger; history exists 'so the rules work from the first run' (DATA.md) "
+       "and D25 speaks of 'the months with data'. First written as 'skip', then 'fail'; changed after "
+       "comparing with cmsettle (see the report)."),
+    "history-grade": ("literal", {
+        "latest-known": "the latest history row that has a grade",
+    }, "D2 'the roster grade, else the grade of the latest history month, else trainee': each step looks at one "
+       "source, as the blank roster grade falls through; a blank grade in the latest history month falls "
+       "through to trainee even if an earlier history month has a grade. First written as 'latest-known'; "
+       "changed after comparing with cmsettle (see the report)."),
+    "refund-row": ("ledger", {
+        "in-effect": "the grade in effect during the last settled (leave) month",
+    }, "D42 'a managers.csv row with last position and grade': grade_in_effect = grade_next = the grade decided "
+       "at the close of the last settled month, which is D2's grade in effect for any later month (a leaver "
+       "before the ledger: D2's roster / history / trainee); zero metrics including score_applied and "
+       "management_score; no grade_rule. First written as 'in-effect'; changed after comparing with cmsettle."),
+    "G5-fail-rule": ("empty", {
+        "G5": "grade_rule G5 also when G5 keeps the trainee a trainee",
+    }, "D18 grade_rule names the rule that set grade_next; a failed probation changes nothing (flag only)."),
+    "P9-month": ("month", {
+        "date": "paid only in months whose first day is on or after the referral date",
+    }, "D23 'the first month, on or after the referral date': the month containing the date counts."),
+    "T1-sum": ("rounded", {
+        "unrounded": "5% of the sum of the reports' unrounded NR",
+    }, "T1/T2 use NR, which M5 defines as the manager total rounded to 0.01 (D41)."),
+    "refund-zero": ("skip", {
+        "settle": "a refund-only row (gross 0, net 0) even when the balance is 0",
+    }, "D1 settles from the ledger 'a leaver still owed a refund'; with a zero balance nothing is owed."),
+    "hold-release-leaver": ("at-refund", {
+        "never": "a release due after the person left is lost",
+    }, "D32 releases in the first later month in which every causing client is normal; if the person is not "
+       "settled then, D36 sets the release off against the refund when they are settled for it."),
+    "G4-flag-override": ("before-override", {
+        "after-override": "termination_right only when the grade after the override is trainee",
+    }, "D17: an override replaces the grade only; G4-G6 flags are still raised, so G4's flag looks at the "
+       "G2-G6 result (the lower of G3/G4), not at the override."),
+    "A5-half": ("breaks", {
+        "counts": "a half-day absence counts as an absent day of the run",
+    }, "D30 'counts only full-day absences': a half day is not an absent day of the run, and the run of "
+       "consecutive working days stops there."),
+    "T3-blank": ("fails", {
+        "passes": "a blank history grade counts as manager or higher",
+    }, "D18 T3 needs the grade of each of M-2..M; a blank history grade is not a grade >= manager."),
+    "D9-P5": ("include", {
+        "exclude": "D9 clients are left out of P5's IPO/fund test",
+    }, "P5's 'the M3 clients' are the clients counted in EA/NMV of M, D9 ones included."),
+    "grade_rule-G7": ("always", {}, "grade_rule is G7 whenever an override is given, even to the grade in effect."),
+    "T4-position": ("station_manager", {}, "T4 applies to position station_manager only (T5 judges a regional "
+                                           "manager)."),
+    "A3-history": ("existing", {}, "D4: a history month's A3 uses those of the two months before it that have a "
+                                   "history row."),
 }
 
 
@@ -494,7 +528,12 @@ class MonthResult:
 # --- the engine -------------------------------------------------------------------------------------------
 
 class Reference:
-    def __init__(self, rules_path: Path = DEFAULT_RULES):
+    def __init__(self, rules_path: Path = DEFAULT_RULES, readings: dict[str, str] | None = None):
+        self.reading = {k: v[0] for k, v in READINGS.items()}
+        for k, v in (readings or {}).items():
+            if k not in READINGS or (v != READINGS[k][0] and v not in READINGS[k][1]):
+                raise ValueError(f"unknown reading {k}={v}")
+            self.reading[k] = v
         path = Path(rules_path)
         files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
         self.rule_sets = sorted((Rules(f) for f in files), key=lambda r: r.effective_from)
@@ -713,7 +752,7 @@ class Reference:
                 if all(s == "normal" for s in st):
                     if p.id in settled:
                         released[p.id] += h.amount
-                    else:
+                    elif self.reading["hold-release-leaver"] == "at-refund":
                         p.pending_release += h.amount
                     continue
                 keep.append(h)
@@ -780,6 +819,8 @@ class Reference:
             excess = r2(max(ZERO, f["nmv"] - gp["nmv_target"]) * R.excess_mv_rate)
             total_buy = ipo_fund = ZERO
             for c in f["ea_clients"]:
+                if self.reading["D9-P5"] == "exclude" and Month.of(c.open_date) != M:
+                    continue
                 b = buys.get(c.client_id, {})
                 total_buy += sum(b.values(), ZERO)
                 ipo_fund += b.get("ipo_subscription", ZERO) + b.get("fund_open", ZERO)
@@ -803,7 +844,8 @@ class Reference:
             for ref in self.referrals.values():
                 if ref.paid or ref.referrer != mid or ref.referred not in settled:
                     continue
-                if Month.of(ref.date) <= M and RANK[grade[ref.referred]] >= RANK["manager"]:
+                due = (Month.of(ref.date) <= M if self.reading["P9-month"] == "month" else ref.date <= M.first)
+                if due and RANK[grade[ref.referred]] >= RANK["manager"]:
                     ref.paid = True
                     bonus += R.referral_bonus
                     N["referral_bonus"] = N.get("referral_bonus", "") + f" {ref.referred}"
@@ -813,13 +855,13 @@ class Reference:
             mkt = [x for x in reports.get(mid, []) if settled[x].position == "marketer"]
             stn = [x for x in reports.get(mid, []) if settled[x].position == "station_manager"]
             if r.position == "station_manager" or (r.position == "regional_manager" and mkt):
-                s = sum((fig[x]["nr"] for x in mkt), ZERO)
+                s = sum((self._nr_for_team(fig, nr_raw, x) for x in mkt), ZERO)
                 L["station_override"] = r2(max(ZERO, R.station_override_rate * s))
                 N["station_override"] = f"0.05 × NR of {mkt} = {s}"
             if r.position == "station_manager":
                 L["station_allowance"] = r2(R.station_allowance * wd_emp / wd_total)
             if r.position == "regional_manager":
-                s = sum((fig[x]["nr"] for x in stn), ZERO)
+                s = sum((self._nr_for_team(fig, nr_raw, x) for x in stn), ZERO)
                 L["regional_override"] = r2(max(ZERO, R.regional_override_rate * s))
                 N["regional_override"] = f"0.05 × NR of {stn} = {s}"
                 L["regional_allowance"] = r2(R.regional_allowance * wd_emp / wd_total)
@@ -944,7 +986,8 @@ class Reference:
                 flags[mid].add("personal_leave_over_cap")
             if p.absent_ytd >= R.deemed_resignation_year_days:
                 flags[mid].add("deemed_resignation")
-            full_dates = {a["date"] for a in absent_rows if a["days"] == ONE}
+            full_dates = {a["date"] for a in absent_rows
+                          if a["days"] == ONE or self.reading["A5-half"] == "counts"}
             run = best = 0
             for d in self.cal.between(M.first, M.last):
                 run = run + 1 if d in full_dates else 0
@@ -962,7 +1005,7 @@ class Reference:
         for p in self.people.values():
             if p.id in settled or p.refunded or p.refund_month is None or M < p.refund_month:
                 continue
-            if p.disputes > 0 or p.balance <= 0:
+            if p.disputes > 0 or (p.balance <= 0 and self.reading["refund-zero"] == "skip"):
                 continue
             L = {c: ZERO for c in COMPONENTS}
             L["risk_fund_refund"] = p.balance
@@ -996,7 +1039,7 @@ class Reference:
             in_probation_or_0 = g == "trainee" and k <= R.probation_months and M >= Month.of(r.hire_date)
             a3m = self.a3_at(p, M)
             a3p = self.a3_at(p, prev) if pr is not None else None
-            g3 = g4 = False
+            g3 = g4 = g4_trainee = False
             if prev_ok and not in_probation_or_0:
                 if g != "trainee":
                     g3 = a3m < self.threshold(g) and a3p < self.threshold(g)  # type: ignore[operator]
@@ -1011,7 +1054,7 @@ class Reference:
                     new = min(cands, key=lambda x: RANK[x])
                     rule = "G3+G4" if g3 and g4 else ("G3" if g3 else "G4")
                     if g4 and new == "trainee":
-                        flags[mid].add("termination_right")
+                        g4_trainee = True
                 elif g != "chief":
                     nxt = GRADES[RANK[g] + 1]
                     if a3m >= self.threshold(nxt) and a3p >= self.threshold(nxt):  # type: ignore[operator]
@@ -1031,6 +1074,8 @@ class Reference:
                         new, rule = "assistant", "G5"
                     else:
                         flags[mid].add("termination_right")
+                        if self.reading["G5-fail-rule"] == "G5":
+                            rule = "G5"
             # G6 (D16)
             win = [p.recs.get(M.add(-i)) for i in (2, 1, 0)]
             if all(x is not None for x in win):
@@ -1041,13 +1086,17 @@ class Reference:
             # G7
             if mid in inp.overrides:
                 new, rule = inp.overrides[mid], "G7"
+            if g4_trainee and (self.reading["G4-flag-override"] == "before-override" or new == "trainee"):
+                flags[mid].add("termination_right")
             p.grade_next = new
-            p.last_grade = new  # READING refund-row
+            p.last_grade = new if self.reading["refund-row"] == "ledger" else g  # READING refund-row
             f["grade_next"], f["grade_rule"] = new, rule
 
             # T3 (D18)
             if r.position == "marketer":
-                ok = all((x is not None and x.grade is not None and RANK[x.grade] >= RANK["manager"])
+                blank_ok = self.reading["T3-blank"] == "passes"
+                ok = all((x is not None and ((x.grade is None and blank_ok)
+                                             or (x.grade is not None and RANK[x.grade] >= RANK["manager"])))
                          for x in win)
                 if ok and f["avg"] >= R.station_candidate_assets:
                     flags[mid].add("station_manager_candidate")
@@ -1064,7 +1113,10 @@ class Reference:
                 members = self.team_of(mid, m, M)  # READING T4-team
                 n_ok = sum(1 for x in members if x.recs[m].grade is not None
                            and RANK[x.recs[m].grade] >= RANK["assistant"])
-                if n_ok < R.station_min_reports:
+                own_settled = m in self.person(mid).recs and self.person(mid).recs[m].ledger
+                if self.reading["T4-team"] == "skip" and not own_settled:
+                    continue
+                if n_ok < R.station_min_reports or (self.reading["T4-team"] == "fail" and not own_settled):
                     ok_reports = False
                 have = [x.recs[m].ea for x in [self.person(mid), *members] if m in x.recs]
                 if have:
@@ -1099,13 +1151,18 @@ class Reference:
             members = [x for x in self.people.values() if m in x.recs and x.recs[m].ledger
                        and x.recs[m].supervisor == mid]
         else:
-            members = [x for x in self.people.values() if M in x.recs and x.recs[M].ledger
-                       and x.recs[M].supervisor == mid and m in x.recs]
+            base = self.first if self.reading["T4-team"] == "first" else M
+            members = [x for x in self.people.values() if base in x.recs and x.recs[base].ledger  # type: ignore
+                       and x.recs[base].supervisor == mid and m in x.recs]  # type: ignore[index]
         return members
 
-    @staticmethod
-    def _latest_history_grade(p: Person) -> str | None:
+    def _nr_for_team(self, fig: dict, nr_raw: dict, x: str) -> Decimal:  # READING T1-sum
+        return fig[x]["nr"] if self.reading["T1-sum"] == "rounded" else nr_raw.get(x, ZERO)
+
+    def _latest_history_grade(self, p: Person) -> str | None:
         hist = sorted((m, rec) for m, rec in p.recs.items() if not rec.ledger)  # READING history-grade
+        if self.reading["history-grade"] == "latest-known":
+            hist = [(m, rec) for m, rec in hist if rec.grade]
         return hist[-1][1].grade if hist else None
 
     @staticmethod
@@ -1121,8 +1178,9 @@ class Reference:
         }
 
 
-def run_reference(data_dir: Path, first: str, last: str, rules: Path = DEFAULT_RULES) -> dict[str, MonthResult]:
-    return Reference(rules).run(Path(data_dir), first, last)
+def run_reference(data_dir: Path, first: str, last: str, rules: Path = DEFAULT_RULES,
+                  readings: dict[str, str] | None = None) -> dict[str, MonthResult]:
+    return Reference(rules, readings).run(Path(data_dir), first, last)
 
 
 if __name__ == "__main__":  # python -m tests.reference.rulebook DATA FIRST LAST

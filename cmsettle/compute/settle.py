@@ -8,6 +8,7 @@ leaves for the next. Reading files, the database and writing outputs happen else
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -71,11 +72,21 @@ class MonthResult:
     warnings: tuple[str, ...] = ()
     decisions: dict[str, GradeDecision] = field(default_factory=dict)
 
+    @functools.cached_property
+    def _lines_by_manager(self) -> dict[str, list[PayLine]]:
+        """The lines per manager, in order, built once (a report or payslip per person of 5,000 would
+        otherwise scan every line of everyone for each)."""
+        by: dict[str, list[PayLine]] = {}
+        for ln in self.lines:
+            by.setdefault(ln.manager_id, []).append(ln)
+        return by
+
     def lines_of(self, manager_id: str) -> list[PayLine]:
-        return [ln for ln in self.lines if ln.manager_id == manager_id]
+        return list(self._lines_by_manager.get(manager_id, ()))
 
     def amount(self, manager_id: str, component: str) -> Decimal:
-        return sum((ln.amount for ln in self.lines if ln.manager_id == manager_id and ln.component == component), ZERO)
+        return sum((ln.amount for ln in self._lines_by_manager.get(manager_id, ()) if ln.component == component),
+                   ZERO)
 
 
 class _Lines:

@@ -4,6 +4,7 @@
     BENCH_TRADES=1000000 make bench                     # one scale (the default)
     BENCH_TRADES=100000,1000000,10000000 make bench     # the README's scaling table
     BENCH_XLSX=1 make bench                             # and a 1,000,000-row trades.xlsx read (xlsx.py)
+    BENCH_KINDS=full,core make bench                    # also the run without pay_report.xlsx and payslips
     python benchmarks/bench.py --trades 1000000 --runs 5
 
 For each scale (trades a month; managers = trades / 2,000, at least 34; clients = trades / 10) it
@@ -96,15 +97,22 @@ def floor_cmd(folder: Path) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve().parent / "floor.py"), str(folder)]
 
 
-def full_cmd(folder: Path, work: Path) -> list[str]:
-    return [sys.executable, "-m", "cmsettle", "month", MONTH, "--data", str(folder.parent),
-            "--out", str(work / "out"), "--db", f"sqlite:///{work / 'ledger.db'}", "--quiet"]
+# The full run with pay_report.xlsx and the payslips left out (everything else as `settle month`: inputs,
+# computation, the CSV outputs, manifest, ledger, audit): to see what those two outputs cost at scale.
+CORE = ("import sys, cmsettle.pipeline as p; p.pay_report = lambda *a, **k: b''; p.payslips = lambda *a, **k: {}; "
+        "from cmsettle.cli import main; sys.argv[0] = 'settle'; main()")
 
 
-def full_run(folder: Path) -> Run:
+def full_cmd(folder: Path, work: Path, core: bool = False) -> list[str]:
+    start = [sys.executable, "-c", CORE] if core else [sys.executable, "-m", "cmsettle"]
+    return [*start, "month", MONTH, "--data", str(folder.parent), "--out", str(work / "out"),
+            "--db", f"sqlite:///{work / 'ledger.db'}", "--quiet"]
+
+
+def full_run(folder: Path, core: bool = False) -> Run:
     with tempfile.TemporaryDirectory(prefix="cmsettle-bench-") as tmp:
         work = Path(tmp)
-        r = run(full_cmd(folder, work), work)
+        r = run(full_cmd(folder, work, core), work)
         if not (work / "out" / MONTH / "pay_lines.csv").exists():
             sys.exit(f"the full run wrote no {MONTH}/pay_lines.csv")
         return r
@@ -114,33 +122,41 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB"
 
 
-def bench(trades: int, runs: int) -> dict:
+def bench(trades: int, runs: int, kinds: tuple[str, ...] = ("full",)) -> dict:
+    """The floor and each kind of run ("full", "core") in turn, ``runs`` times after one untimed round."""
     folder = month_folder(trades)
     managers, clients = scale(trades)
     size = sum(p.stat().st_size for p in folder.iterdir())
     print(f"\n== {trades:,} trades, {managers:,} managers, {clients:,} clients "
           f"({size / 1e6:,.0f} MB of files in {folder})", flush=True)
     run(floor_cmd(folder), folder)  # warm-up: files in the page cache, imports compiled
-    full_run(folder)
-    floors, fulls = [], []
+    for kind in kinds:
+        full_run(folder, kind == "core")
+    floors: list[Run] = []
+    timed: dict[str, list[Run]] = {kind: [] for kind in kinds}
     for k in range(runs):
         f = run(floor_cmd(folder), folder)
-        s = full_run(folder)
         floors.append(f)
-        fulls.append(s)
-        print(f"  run {k + 1}: floor {f.wall:6.2f}s {gib(f.peak)}   full {s.wall:6.2f}s {gib(s.peak)}   "
-              f"{s.wall / f.wall:.2f}x", flush=True)
-    floor_wall = statistics.median(r.wall for r in floors)
-    full_wall = statistics.median(r.wall for r in fulls)
-    ratio = statistics.median(s.wall / f.wall for f, s in zip(floors, fulls))
-    floor_peak = statistics.median(r.peak for r in floors)
-    full_peak = statistics.median(r.peak for r in fulls)
-    print(f"floor: {floor_wall:.2f} s wall, peak RSS {gib(floor_peak)}")
-    print(f"full:  {full_wall:.2f} s wall, peak RSS {gib(full_peak)}")
-    print(f"ratio: {ratio:.2f}")
-    print(f"memory ratio: {full_peak / floor_peak:.2f}", flush=True)
-    return dict(trades=trades, managers=managers, clients=clients, floor=floor_wall, full=full_wall, ratio=ratio,
-                floor_peak=floor_peak, full_peak=full_peak)
+        line = f"  run {k + 1}: floor {f.wall:6.2f}s {gib(f.peak)}"
+        for kind in kinds:
+            r = full_run(folder, kind == "core")
+            timed[kind].append(r)
+            line += f"   {kind} {r.wall:6.2f}s {gib(r.peak)} {r.wall / f.wall:5.2f}x"
+        print(line, flush=True)
+    out = dict(trades=trades, managers=managers, clients=clients,
+               floor=statistics.median(r.wall for r in floors), floor_peak=statistics.median(r.peak for r in floors))
+    print(f"floor: {out['floor']:.2f} s wall, peak RSS {gib(out['floor_peak'])}")
+    for kind in kinds:
+        rs = timed[kind]
+        wall, peak = statistics.median(r.wall for r in rs), statistics.median(r.peak for r in rs)
+        ratio = statistics.median(r.wall / f.wall for f, r in zip(floors, rs))
+        label = "full" if kind == "full" else "core (no pay_report.xlsx, no payslips)"
+        prefix = "" if kind == "full" else "core "
+        print(f"{label}: {wall:.2f} s wall, peak RSS {gib(peak)}")
+        print(f"{prefix}ratio: {ratio:.2f}")
+        print(f"{prefix}memory ratio: {peak / out['floor_peak']:.2f}", flush=True)
+        out[kind] = dict(wall=wall, peak=peak, ratio=ratio)
+    return out
 
 
 def machine() -> str:
@@ -164,16 +180,29 @@ def main(argv: list[str] | None = None) -> int:
                     help="timed pairs per scale (default $BENCH_RUNS, else 3)")
     ap.add_argument("--xlsx", action="store_true", default=bool(os.environ.get("BENCH_XLSX")),
                     help="also time reading a 1,000,000-row trades.xlsx (benchmarks/xlsx.py; $BENCH_XLSX=1)")
+    ap.add_argument("--kinds", default=os.environ.get("BENCH_KINDS") or "full",
+                    help="runs to time against the floor: full (settle month), core (the same without "
+                         "pay_report.xlsx and payslips), or both, comma-separated (default $BENCH_KINDS, else full)")
     a = ap.parse_args(argv)
     scales = [int(t.replace("_", "")) for t in a.trades.split(",") if t.strip()]
+    kinds = tuple(k.strip() for k in a.kinds.split(",") if k.strip())
+    if not kinds or not set(kinds) <= {"full", "core"}:
+        ap.error("--kinds: full, core or full,core")
     print(f"machine: {machine()}")
-    rows = [bench(t, a.runs) for t in scales]
-    print("\n| trades | managers | clients | floor | full run | ratio | floor peak | full peak | memory ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = [bench(t, a.runs, kinds) for t in scales]
+    head = "| trades | managers | clients | floor | floor peak |"
+    rule = "|---:|---:|---:|---:|---:|"
+    for kind in kinds:
+        head += f" {kind} run | ratio | {kind} peak | memory ratio |"
+        rule += "---:|---:|---:|---:|"
+    print("\n" + head + "\n" + rule)
     for r in rows:
-        print(f"| {r['trades']:,} | {r['managers']:,} | {r['clients']:,} | {r['floor']:.2f} s | {r['full']:.2f} s "
-              f"| {r['ratio']:.2f} | {gib(r['floor_peak'])} | {gib(r['full_peak'])} "
-              f"| {r['full_peak'] / r['floor_peak']:.2f} |")
+        line = (f"| {r['trades']:,} | {r['managers']:,} | {r['clients']:,} | {r['floor']:.2f} s "
+                f"| {gib(r['floor_peak'])} |")
+        for kind in kinds:
+            k = r[kind]
+            line += f" {k['wall']:.2f} s | {k['ratio']:.2f} | {gib(k['peak'])} | {k['peak'] / r['floor_peak']:.2f} |"
+        print(line)
     if a.xlsx:
         print(flush=True)
         subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "xlsx.py"), "--runs", str(a.runs)],

@@ -301,12 +301,13 @@ def _numbers_of(ids: pd.Index) -> np.ndarray | None:
     if not isinstance(ids.dtype, pd.StringDtype) or not len(ids):
         return None
     text = arrow(ids)
-    if pc.any(pc.starts_with(text, "0")).as_py() or pc.any(pc.match_substring_regex(text, "[^0-9]")).as_py():
-        return None
-    try:
-        return np.asarray(pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    try:  # fails on anything but an optional sign and digits
+        numbers = pc.cast(text, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    if any(pc.any(pc.starts_with(text, x)).as_py() for x in ("0", "+", "-")):  # "007" is not "7"
+        return None
+    return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def typed_frame(table: str, columns: Mapping[str, Sequence] | None = None, rows: Sequence[int] | None = None

@@ -13,10 +13,13 @@ a whitespace character inside a row, which is what a machine export looks like.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
 import math
+import mmap
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -66,20 +69,42 @@ class RawTable:
 
 def read_table(path: Path, table: str, file: str) -> RawTable:
     """Read a .csv or .xlsx; raise InputError with one Problem when the file cannot be read at all."""
-    raw = path.read_bytes()
     if path.suffix.lower() == ".xlsx":
+        raw = path.read_bytes()
         sha = hashlib.sha256(raw).hexdigest()
         grid, encoding, excel = _xlsx_grid(raw, file), None, True
     else:
-        with ThreadPoolExecutor(1) as side:  # the hash (no GIL held) beside pyarrow's parsing
-            hashed = side.submit(lambda: hashlib.sha256(raw).hexdigest())
-            fast = _csv_arrow(raw, table, file, hashed, side)
-            sha = hashed.result()
-        if fast is not None:
-            return fast
+        with _mapped(path) as mapped:
+            with ThreadPoolExecutor(1) as side:  # the hash (no GIL held) beside pyarrow's parsing
+                hashed = side.submit(lambda: hashlib.sha256(mapped).hexdigest())
+                fast = _csv_arrow(mapped, table, file, hashed, side)
+                sha = hashed.result()
+            if fast is not None:
+                return fast
+            raw = bytes(mapped)
         encoding = detect_encoding(raw, file)
         grid, excel = _csv_grid(raw, encoding, file), False
     return _with_header(grid, table, file, excel, encoding, sha)
+
+
+_MAP_FROM = 1 << 24  # files from 16 MB are mapped, not copied into memory
+
+
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
+    """The bytes of a file: read for a small one, memory-mapped (no copy) for a large one."""
+    if path.stat().st_size < _MAP_FROM:
+        yield path.read_bytes()
+        return
+    with open(path, "rb") as fh:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield mm
+        finally:
+            try:
+                mm.close()
+            except BufferError:  # a view still held somewhere: closed when it goes
+                pass
 
 
 # Bytes that start a whitespace character (str.isspace) other than the line ends and the delimiter: a file
@@ -89,19 +114,21 @@ _WS_LEADS = (b" ", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\xc2"
 _MAX_COLUMNS = 1024
 
 
-def _csv_arrow(raw: bytes, table: str, file: str, sha: str | Future, side: ThreadPoolExecutor | None = None
-               ) -> RawTable | None:
+def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
+               side: ThreadPoolExecutor | None = None) -> RawTable | None:
     """The usual CSV file through pyarrow; None when it is not one (then pandas and the csv module read it)."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    head = bytes(raw[:4096])
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
-    encoding, data = ("utf-8-sig", raw) if raw.startswith(codecs.BOM_UTF8) else ("utf-8", raw)
-    first_line = raw[:4096].decode(encoding, errors="ignore").split("\n", 1)[0]
+    encoding, data = ("utf-8-sig", raw) if head.startswith(codecs.BOM_UTF8) else ("utf-8", raw)
+    first_line = head.decode(encoding, errors="ignore").split("\n", 1)[0]
     sep = "\t" if "\t" in first_line and "," not in first_line else ","
     scan = side.submit(_needs_strip, data, sep) if side is not None else None  # beside the parsing too
     grid = _arrow_grid(data, sep)
     if grid is _NOT_UTF8:  # GBK and friends: decoded once, given to pyarrow as UTF-8
-        encoding = detect_encoding(raw, file)
-        data = raw.decode(encoding).encode("utf-8")
+        encoding, text = _detect(bytes(raw), file)
+        data = text.encode("utf-8")
+        del text
         grid, scan = _arrow_grid(data, sep), None
     if not isinstance(grid, pa.Table) or grid.num_rows == 0 or grid.num_columns > _MAX_COLUMNS:
         return None
@@ -165,13 +192,17 @@ def _arrow_grid(data: bytes, sep: str) -> pa.Table | object | None:
 
 def detect_encoding(raw: bytes, file: str) -> str:
     """UTF-8 (with or without BOM) first, then charset-normalizer's guess if Chinese, then GB18030."""
+    return _detect(raw, file)[0]
+
+
+def _detect(raw: bytes, file: str) -> tuple[str, str]:
+    """detect_encoding, and the text decoded with it."""
     if raw.startswith(codecs.BOM_UTF8):
         return _first_decoding(raw, file, ["utf-8-sig"])
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _first_decoding(raw, file, ["utf-16"])
     try:
-        raw.decode("utf-8")
-        return "utf-8"
+        return "utf-8", raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
     # Detect on a sample cut at a line end (the whole file would take seconds); _first_decoding then
@@ -190,13 +221,12 @@ def detect_encoding(raw: bytes, file: str) -> str:
     return _first_decoding(raw, file, candidates)  # type: ignore[arg-type]
 
 
-def _first_decoding(raw: bytes, file: str, candidates: list[str]) -> str:
+def _first_decoding(raw: bytes, file: str, candidates: list[str]) -> tuple[str, str]:
     for enc in candidates:
         try:
-            raw.decode(enc)
+            return enc, raw.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-        return enc
     raise InputError([Problem(file, "cannot decode the file", expected="CSV text in UTF-8, GBK or GB18030")])
 
 

@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 
 from cmsettle import __version__, audit
 from cmsettle.compute.settle import MonthResult, settle
+from cmsettle.compute.state import LedgerState
 from cmsettle.errors import NotReadyError, RefusedError
 from cmsettle.inputs import load_month
 from cmsettle.ledger.db import Ledger, RunInfo
@@ -210,8 +211,6 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
             inputs = load_month(settings.data_dir, month, rule_set.rules,
                                 first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
             crash_point("inputs")
-            from cmsettle.compute.state import LedgerState
-
             step("compute")
             result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
             crash_point("compute")

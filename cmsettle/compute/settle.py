@@ -318,7 +318,7 @@ def settle(
     results: list[ManagerResult] = []
     persons = dict(prior.persons)
     new_holds: list[Hold] = []
-    remaining_holds = [h for h in prior.holds]
+    remaining_holds = list(prior.holds)
     paid_referrals = set(prior.paid_referrals)
 
     # disputes (F3, D36) count for everyone named, in the ledger or on the roster
@@ -650,15 +650,11 @@ def _release(mid: str, holds: list[Hold], status: dict[str, str]) -> tuple[Decim
 
 
 def _station_conditions(r: RosterRow, month: Month, records: dict, mine: list[RosterRow], rules: RuleSet,
-                        team_of: dict[tuple[Month, str | None], list] | None = None) -> tuple[bool, str]:
+                        team_of: dict[tuple[Month, str | None], list[MonthRecord]]) -> tuple[bool, str]:
     """T4/D25: from position_since + 3 (always when blank), on the last three months.
 
-    ``team_of``: the records by (month, supervisor_id), in the order of ``records`` (built when not given).
+    ``team_of``: the records by (month, supervisor_id), built once in ``settle``.
     """
-    if team_of is None:
-        team_of = {}
-        for (_, mm), rec in records.items():
-            team_of.setdefault((mm, rec.supervisor_id), []).append(rec)
     t = rules.teams
     if r.position_since is not None and month < Month.of(r.position_since).add(t.station_grace_months):
         return True, f"T4 grace period until {Month.of(r.position_since).add(t.station_grace_months)}"

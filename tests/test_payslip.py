@@ -21,9 +21,10 @@ from cmsettle import DEFAULT_RULES_DIR, PROJECT_ROOT
 from cmsettle.compute.lines import COMPONENTS, PayLine
 from cmsettle.months import Month
 from cmsettle.money import fmt_money
+import cmsettle.outputs.payslip as payslip_module
 from cmsettle.outputs.payslip import (
-    HIDDEN, PAYSLIP_DIR, explain, figures, load_explanations, mask_account, mask_id_number, next_grade_text,
-    payslips, redactor, rule_figures, weasyprint_available,
+    HIDDEN, PAYSLIP_DIR, Redaction, explain, figures, load_explanations, mask_account, mask_id_number,
+    next_grade_text, payslips, redactor, rule_figures, weasyprint_available,
 )
 from cmsettle.outputs.report import load_config, parse_config
 from cmsettle.pipeline import RunOutcome, Settings, settle_month
@@ -121,6 +122,90 @@ def test_redactor_blots_out_other_ids_and_names(march: RunOutcome) -> None:
     hide = redactor(march.result, "800002")
     assert hide("800030 (manager) referred; 李卫静; 1800030; 800002 于怡") == (
         f"{HIDDEN} (manager) referred; {HIDDEN}; 1800030; 800002 于怡")
+
+
+def _redactor_reference(managers, manager_id):  # noqa: ANN001, ANN202
+    """The redaction as first written, one person at a time (the set of everyone else per person): the
+    meaning the month-wide :class:`Redaction` must keep."""
+    ids = {m.manager_id for m in managers} - {manager_id}
+    me = next((m for m in managers if m.manager_id == manager_id), None)
+    names = {m.name for m in managers if m.manager_id != manager_id and len(m.name) >= 2
+             and not (me and m.name in me.name)}
+    if all(re.fullmatch(r"[0-9A-Za-z]+", i) for i in ids):
+        def hide_ids(text: str) -> str:
+            return re.sub(r"[0-9A-Za-z]+", lambda mt: HIDDEN if mt.group(0) in ids else mt.group(0), text)
+    else:
+        rx = re.compile("|".join(rf"(?<![0-9A-Za-z]){re.escape(i)}(?![0-9A-Za-z])"
+                                 for i in sorted(ids, key=len, reverse=True)))
+
+        def hide_ids(text: str) -> str:
+            return rx.sub(HIDDEN, text)
+    lengths = sorted({len(n) for n in names}, reverse=True)
+
+    def hide_names(text: str) -> str:
+        out, i = [], 0
+        while i < len(text):
+            for n in lengths:
+                if text[i:i + n] in names:
+                    out.append(HIDDEN)
+                    i += n
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+    return lambda text: hide_names(hide_ids(text))
+
+
+@pytest.mark.parametrize("people", [
+    # ids of different lengths, a name within another's, names sharing a start, a name twice, one char names
+    [("800002", "于怡"), ("800030", "李卫静"), ("8000", "李卫"), ("80", "于怡"), ("A7x", "卫静"), ("123", "王"),
+     ("9", "王小明"), ("800003", "王小"), ("800004", "Ann")],
+    # unusual ids (not alphanumeric tokens), the person's own id among them
+    [("A-1", "张三"), ("A", "张三丰"), ("A-12", "三丰"), ("B.2", "Bob"), ("B", "Bo")],
+])
+def test_the_month_wide_redaction_means_what_one_persons_did(people: list[tuple[str, str]]) -> None:
+    import random
+
+    managers = [_person("manager") for _ in people]
+    managers = [replace(m, manager_id=i, name=n) for m, (i, n) in zip(managers, people)]
+    pieces = [i for i, _ in people] + [n for _, n in people] + [
+        " ", "-", ".", "x", "0", "1", "于", "卫", "小", "明", "三", "丰", "Bo", "b", "A", ";", "（"]
+    rnd = random.Random(7)
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12))) for _ in range(400)]
+    month = Redaction(managers)
+    for me in [*(i for i, _ in people), "nobody"]:
+        ours, reference = month.hider(me), _redactor_reference(managers, me)
+        for text in texts:
+            assert ours(text) == reference(text), (me, text)
+
+
+def test_payslips_do_the_months_work_once_not_once_per_person(march: RunOutcome,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linear in the number of people: the rule set's figures, the index of everyone's ids and names and
+    the walks over everyone happen once per month, whatever the number of payslips."""
+    calls = {"rule_figures": 0, "Redaction": 0, "everyone": 0}
+
+    class Everyone(tuple):  # type: ignore[type-arg]
+        def __iter__(self):  # noqa: ANN204
+            calls["everyone"] += 1
+            return super().__iter__()
+
+    def counted(name: str, f):  # noqa: ANN001, ANN202
+        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            calls[name] += 1
+            return f(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(payslip_module, "rule_figures", counted("rule_figures", payslip_module.rule_figures))
+    monkeypatch.setattr(payslip_module, "Redaction", counted("Redaction", payslip_module.Redaction))
+    result = replace(march.result, managers=Everyone(march.result.managers))
+    assert len(result.managers) > 20
+    out = payslips(result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
+    assert len(out) == len(result.managers)
+    assert calls["rule_figures"] == 1 and calls["Redaction"] == 1
+    assert calls["everyone"] <= 3, calls
 
 
 # ---- masking ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import string
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -86,17 +86,33 @@ def rule_figures(rules: RuleSet) -> dict[str, dict[str, str]]:
 def figures(m: ManagerResult, rules: RuleSet, cfg: ReportConfig, lang: str,
             base: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """The str.format fields of an explanation: this person's figures and the rule set's numbers."""
-    row = rules.grades.row(m.grade_in_effect).model_dump()
+    return person_fields(m, rules, cfg, base or rule_figures(rules))[lang]
+
+
+def grade_figures(rules: RuleSet, grade: str) -> dict[str, dict[str, str]]:
+    """The grade's row of the rule set as percentages (gpct) and money (gmoney)."""
+    row = rules.grades.row(grade).model_dump()
     row_num = {k: Decimal(v) for k, v in row.items() if isinstance(v, (int, Decimal))}
-    zh, en = cfg.pair("grades", m.grade_in_effect)
-    return {
-        **(base or rule_figures(rules)),
-        "grade": zh if lang == "zh" else en, "ea": fmt_num(m.ea), "nmv": fmt_money(m.nmv),
+    return {"gpct": {k: _pct(v) for k, v in row_num.items()}, "gmoney": {k: fmt_money(v) for k, v in row_num.items()}}
+
+
+def person_fields(m: ManagerResult, rules: RuleSet, cfg: ReportConfig, base: Mapping[str, Mapping[str, str]],
+                  grades: dict[str, dict[str, dict[str, str]]] | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`figures` in both languages, {"zh": ..., "en": ...}; ``grades`` keeps :func:`grade_figures`
+    per grade for a month of payslips."""
+    g = m.grade_in_effect
+    if grades is None:
+        grades = {}
+    if g not in grades:
+        grades[g] = grade_figures(rules, g)
+    zh, en = cfg.pair("grades", g)
+    common = {
+        **base, "ea": fmt_num(m.ea), "nmv": fmt_money(m.nmv),
         "nr": fmt_money(m.net_revenue), "avg_assets": fmt_money(m.avg_assets), "a3": fmt_money(m.a3),
         "score": fmt_num(round4(m.score_raw)), "score_applied": fmt_num(round4(m.score_applied)),
-        "mscore": fmt_num(round1(m.management_score)),
-        "gpct": {k: _pct(v) for k, v in row_num.items()}, "gmoney": {k: fmt_money(v) for k, v in row_num.items()},
+        "mscore": fmt_num(round1(m.management_score)), **grades[g],
     }
+    return {"zh": {**common, "grade": zh}, "en": {**common, "grade": en}}
 
 
 def explain(line: PayLine, spec: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -145,42 +161,111 @@ def next_grade_text(m: ManagerResult, rules: RuleSet, cfg: ReportConfig) -> dict
 _ID_TOKEN = re.compile(r"[0-9A-Za-z]+")
 
 
-def redactor(result: MonthResult, manager_id: str) -> Callable[[str], str]:
-    """A function blotting out every other person's id (as a whole number) and name from a text.
+class Redaction:
+    """Everyone's ids and names of a month, indexed once; :meth:`hider` gives one person's blotter.
 
-    Set look-ups, not one pattern of everyone per payslip: ids are whole alphanumeric tokens, names are
-    found by sliding windows of the names' lengths (longest first), so a month of 5,000 payslips stays linear.
+    A month of 5,000 payslips stays linear: nothing here is rebuilt per person. Ids are found by one
+    pattern of the tokens that could be an id (whole alphanumeric tokens of the ids' characters and
+    lengths), names by the characters names start with; each candidate is then a set look-up, and what
+    stays visible to a person (their own id, names within their own name) is decided per hit.
     """
-    ids = {m.manager_id for m in result.managers} - {manager_id}
-    me = next((m for m in result.managers if m.manager_id == manager_id), None)
-    names = {m.name for m in result.managers if m.manager_id != manager_id and len(m.name) >= 2
-             and not (me and m.name in me.name)}
-    if not ids and not names:
-        return lambda text: text
-    if not all(_ID_TOKEN.fullmatch(i) for i in ids):  # unusual ids: the general pattern
-        patterns = [rf"(?<![0-9A-Za-z]){re.escape(i)}(?![0-9A-Za-z])"
-                    for i in sorted(ids, key=len, reverse=True)]
-        rx_ids = re.compile("|".join(patterns)) if patterns else None
-        hide_ids = (lambda text: rx_ids.sub(HIDDEN, text)) if rx_ids else (lambda text: text)
-    else:
-        hide_ids = lambda text: _ID_TOKEN.sub(  # noqa: E731
-            lambda mt: HIDDEN if mt.group(0) in ids else mt.group(0), text)
-    lengths = sorted({len(n) for n in names}, reverse=True)
 
-    def hide_names(text: str) -> str:
-        out, i = [], 0
-        while i < len(text):
-            for n in lengths:
-                if text[i:i + n] in names:
-                    out.append(HIDDEN)
-                    i += n
-                    break
-            else:
-                out.append(text[i])
-                i += 1
-        return "".join(out)
+    def __init__(self, managers: Sequence[ManagerResult]):
+        self.ids = frozenset(m.manager_id for m in managers)
+        self.me: dict[str, ManagerResult] = {}
+        self.own_names: dict[str, set[str]] = {}  # manager id -> the names of that id (one, unless ids repeat)
+        owners: dict[str, set[str]] = {}
+        for m in managers:
+            self.me.setdefault(m.manager_id, m)
+            if len(m.name) >= 2:
+                owners.setdefault(m.name, set()).add(m.manager_id)
+                self.own_names.setdefault(m.manager_id, set()).add(m.name)
+        self.owners = owners
+        self.names = frozenset(owners)
+        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+        self.tokens = all(_ID_TOKEN.fullmatch(i) for i in self.ids)
+        if not self.ids:
+            self.rx_ids: re.Pattern[str] | None = None
+        elif self.tokens:  # a whole token of the ids' characters and lengths: the only tokens that can be ids
+            chars = "".join(sorted({c for i in self.ids for c in i}))
+            lo, hi = min(map(len, self.ids)), max(map(len, self.ids))
+            self.rx_ids = re.compile(rf"(?<![0-9A-Za-z])[{re.escape(chars)}]{{{lo},{hi}}}(?![0-9A-Za-z])")
+        else:  # unusual ids: the general pattern, everyone's (longest first)
+            self.rx_ids = re.compile("|".join(rf"(?<![0-9A-Za-z]){re.escape(i)}(?![0-9A-Za-z])"
+                                              for i in sorted(self.ids, key=len, reverse=True)))
+        starts = "".join(sorted({n[0] for n in self.names}))
+        self.rx_starts = re.compile(f"[{re.escape(starts)}]") if starts else None
 
-    return lambda text: hide_names(hide_ids(text)) if names else hide_ids(text)
+    def hider(self, manager_id: str) -> Callable[[str], str]:
+        """A function blotting out every other person's id (as a whole token) and name from a text: ids
+        but ``manager_id``; names of two characters or more but this person's and those within it."""
+        me = self.me.get(manager_id)
+        own = me.name if me is not None else None
+        # the names this person may see: a name only people with this id bear, and any within their name
+        keep = {n for n in self.own_names.get(manager_id, ()) if self.owners[n] <= {manager_id}}
+        if own is not None:
+            keep |= {own[i:j] for i in range(len(own)) for j in range(i + 2, len(own) + 1)} & self.names
+        names, lengths, rx_starts = self.names, self.lengths, self.rx_starts
+        other_ids = len(self.ids) > 1 or (self.ids and manager_id not in self.ids)
+        other_names = len(keep) < len(names)  # keep is a part of names
+        if not other_ids and not other_names:
+            return lambda text: text
+        rx_ids = self.rx_ids
+
+        if rx_ids is None:
+            hide_ids: Callable[[str], str] = lambda text: text  # noqa: E731
+        elif self.tokens:
+            ids = self.ids
+
+            def token(mt: re.Match[str]) -> str:
+                t = mt.group(0)
+                return HIDDEN if t in ids and t != manager_id else t
+
+            def hide_ids(text: str) -> str:
+                return rx_ids.sub(token, text) if rx_ids.search(text) else text
+        else:
+            exact: list[re.Pattern[str] | None] = []  # this person's own pattern, made if ever needed
+
+            def hide_ids(text: str) -> str:
+                if not rx_ids.search(text):
+                    return text
+                hits = [mt.group(0) for mt in rx_ids.finditer(text)]
+                if manager_id not in hits:  # everyone's pattern finds what the others' one would
+                    return rx_ids.sub(HIDDEN, text)
+                if not exact:
+                    patterns = [rf"(?<![0-9A-Za-z]){re.escape(i)}(?![0-9A-Za-z])"
+                                for i in sorted(self.ids - {manager_id}, key=len, reverse=True)]
+                    exact.append(re.compile("|".join(patterns)) if patterns else None)
+                return exact[0].sub(HIDDEN, text) if exact[0] else text
+
+        def hide_names(text: str) -> str:
+            """Left to right, the longest name starting at each place (only places a name can start)."""
+            out, pos = [], 0
+            for mt in rx_starts.finditer(text):  # type: ignore[union-attr]
+                i = mt.start()
+                if i < pos:
+                    continue
+                for n in lengths:
+                    w = text[i:i + n]
+                    if w in names and w not in keep:
+                        out.append(text[pos:i])
+                        out.append(HIDDEN)
+                        pos = i + n
+                        break
+            if not out:
+                return text
+            out.append(text[pos:])
+            return "".join(out)
+
+        if rx_starts is None or not other_names:
+            return hide_ids
+        return lambda text: hide_names(hide_ids(text))
+
+
+def redactor(result: MonthResult, manager_id: str) -> Callable[[str], str]:
+    """A function blotting out every other person's id (as a whole token) and name from a text (for one
+    person; :class:`Redaction` indexes a month once for all of its payslips)."""
+    return Redaction(result.managers).hider(manager_id)
 
 
 # ---- rendering ---------------------------------------------------------------------------------------
@@ -212,13 +297,24 @@ class Bilingual:
         return Markup('<span class="zh">{}</span> <span class="en">{}</span>').format(zh, en)
 
 
+class MonthParts:
+    """What every payslip of a month shares, built once per :func:`payslips` call (not once per person:
+    5,000 payslips would otherwise redo the month's work 5,000 times)."""
+
+    def __init__(self, result: MonthResult, rule_set: LoadedRuleSet):
+        self.redaction = Redaction(result.managers)
+        self.base = rule_figures(rule_set.rules)
+        self.grades: dict[str, dict[str, dict[str, str]]] = {}
+
+
 def payslip_context(m: ManagerResult, result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str,
-                    pay_day: str, cfg: ReportConfig, explanations: Mapping[str, Any]) -> dict[str, Any]:
+                    pay_day: str, cfg: ReportConfig, explanations: Mapping[str, Any],
+                    parts: MonthParts | None = None) -> dict[str, Any]:
     rules = rule_set.rules
-    hide = redactor(result, m.manager_id)
+    parts = parts or MonthParts(result, rule_set)
+    hide = parts.redaction.hider(m.manager_id)
     lines = result.lines_of(m.manager_id)
-    base = rule_figures(rules)
-    fields = {lang: figures(m, rules, cfg, lang, base) for lang in ("zh", "en")}
+    fields = person_fields(m, rules, cfg, parts.base, parts.grades)
 
     def row(ln: PayLine) -> dict[str, Any]:
         why = explain(ln, explanations[ln.component], fields)
@@ -291,10 +387,11 @@ def payslips(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_d
     if pdf is None:
         pdf = str(cfg.data["payslip"].get("pdf", "auto")) == "auto" and weasyprint_available()
     with_pdf = pdf
+    parts = MonthParts(result, rule_set)
     out: dict[str, bytes] = {}
     for m in result.managers:
         html = render_payslip(payslip_context(m, result, rule_set, run_id=run_id, pay_day=pay_day, cfg=cfg,
-                                              explanations=explanations), templates)
+                                              explanations=explanations, parts=parts), templates)
         out[f"{PAYSLIP_DIR}/{m.manager_id}.html"] = html
         if with_pdf:
             out[f"{PAYSLIP_DIR}/{m.manager_id}.pdf"] = html_to_pdf(html, templates)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -34,10 +35,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 from openpyxl.xml.functions import tostring
 
 from cmsettle import __version__
@@ -170,69 +176,249 @@ class SignOff:
 
 # ---- cells and pages ------------------------------------------------------------------------------------
 
-class _Sheet:
-    """Writes cells of one sheet with the report's fonts and formats; every text through the guard."""
+BORDERS = {  # the cell borders by name: thin all round (headers, sign-off), a double top line (grand total)
+    "thin": Border(left=Side(style="thin", color=GREY), right=Side(style="thin", color=GREY),
+                   top=Side(style="thin", color=GREY), bottom=Side(style="thin", color=GREY)),
+    "double_top": Border(top=Side(style="double")),
+}
+#: a cell style: number format, bold, font colour, fill colour, wrap, font size, border (BORDERS), horizontal and
+#: vertical alignment
+_StyleKey = tuple[str | None, bool, str | None, str | None, bool, int, str | None, str | None, str]
+_NUMBERS = (int, float, Decimal)
 
-    def __init__(self, ws: Worksheet, cfg: ReportConfig):
+
+class _Styles:
+    """Each distinct cell style of one workbook, built once.
+
+    openpyxl hashes every style object a cell is given, so a Font, Alignment and fill per cell cost far more
+    than the cell; here each style is built at its first use (so fonts, fills and formats enter the workbook
+    in the order they always did) and then only referred to by its number."""
+
+    def __init__(self, font_name: str):
+        self.font_name = font_name
+        self.numbers: dict[_StyleKey, int] = {}
+        self.objects: list[tuple[str | None, Font, PatternFill | None, Alignment, Border | None]] = []
+        self.templates: list[Cell] = []  # one detached cell per style: its style_id is the style's xf
+
+    def number(self, ws: Worksheet, key: _StyleKey) -> int:
+        n = self.numbers.get(key)
+        if n is None:
+            fmt, bold, color, fill, wrap, size, border, align, valign = key
+            objects = (fmt, Font(name=self.font_name, size=size, bold=bold, color=color),
+                       PatternFill("solid", start_color=fill, end_color=fill) if fill else None,
+                       Alignment(wrap_text=wrap, vertical=valign, horizontal=align),
+                       BORDERS[border] if border else None)
+            template = WriteOnlyCell(ws)
+            _apply(template, objects)
+            n = self.numbers[key] = len(self.objects)
+            self.objects.append(objects)
+            self.templates.append(template)
+        return n
+
+
+def _apply(cell: Cell, objects: tuple) -> None:
+    fmt, font, fill, alignment, border = objects
+    if fmt:
+        cell.number_format = fmt
+    cell.font = font
+    if fill:
+        cell.fill = fill
+    cell.alignment = alignment
+    if border:
+        cell.border = border
+
+
+def _cell_value(value: object) -> object:
+    """What openpyxl would store for ``value`` in a text or number cell (texts: at most 32,767 characters, no
+    control characters); any other type is refused."""
+    if isinstance(value, str):
+        value = str(value)[:32767]
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            raise IllegalCharacterError(f"{value} cannot be used in worksheets.")
+        return value
+    if value is None or (isinstance(value, _NUMBERS) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"a report cell holds a text or a number, not {type(value).__name__}: {value!r}")
+
+
+class _Sheet:
+    """Writes cells of one sheet with the report's fonts and formats; every text through the guard.
+
+    With ``body=True`` (a new report) the rows below the header are not openpyxl cells: they are kept here
+    (value and style number per cell, height per row) and :func:`workbook_bytes` writes them into the sheet's
+    XML, a few string operations per cell. Rows 1 to HEADER_ROW (title, state and header lines, which
+    :func:`close_report` rewrites in a loaded workbook) are always openpyxl cells. Nothing here scans the
+    sheet per row or per cell (openpyxl's max_row and max_column do, over every cell)."""
+
+    def __init__(self, ws: Worksheet, cfg: ReportConfig, styles: _Styles | None = None, *, body: bool = False):
         self.ws, self.cfg = ws, cfg
         wb = cfg.workbook
         self.font_name, self.size = str(wb["font"]), int(wb["font_size"])
-        thin = Side(style="thin", color=GREY)
-        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.styles = styles if styles is not None else _Styles(self.font_name)
+        self.body: dict[int, dict[int, tuple[object, int]]] | None = {} if body else None
+        self.heights: dict[int, float] = {}  # body rows
+        self.body_columns = 0
+        self._widths: dict[int, float] = {}
 
-    def font(self, **kw: Any) -> Font:
-        return Font(name=self.font_name, size=kw.pop("size", self.size), **kw)
+    def style(self, *, fmt: str | None = None, bold: bool = False, color: str | None = None,
+              fill: str | None = None, wrap: bool = False, size: int | None = None, border: str | None = None,
+              align: str | None = None, valign: str = "top") -> int:
+        """The number of a cell style (for :meth:`set`), built at its first use."""
+        return self.styles.number(self.ws, (fmt, bold, color, fill, wrap, size or self.size, border, align,
+                                            valign))
 
-    def put(self, row: int, col: int, value: object, *, fmt: str | None = None, bold: bool = False,
-            color: str | None = None, fill: str | None = None, wrap: bool = False, size: int | None = None,
-            border: bool = False, align: str | None = None, valign: str = "top") -> None:
-        cell = self.ws.cell(row=row, column=col)
+    def put(self, row: int, col: int, value: object, **style: Any) -> None:
+        """One cell with the style of :meth:`style`'s arguments."""
+        self.set(row, col, value, self.style(**style))
+
+    def set(self, row: int, col: int, value: object, style: int) -> None:
+        """One cell with a style number from :meth:`style`."""
         if isinstance(value, str):
-            cell.value = neutralise(value)
+            value = neutralise(value)
+        if self.body is not None and row > HEADER_ROW:
+            cells = self.body.get(row)
+            if cells is None:
+                cells = self.body[row] = {}
+            cells[col] = (_cell_value(value), style)
+            if col > self.body_columns:
+                self.body_columns = col
+            return
+        cell = self.ws.cell(row=row, column=col)
+        cell.value = value
+        if isinstance(value, str):
             cell.data_type = "s"
+        _apply(cell, self.styles.objects[style])
+
+    def set_row(self, row: int, col: int, values: Sequence[object], styles: Sequence[int]) -> None:
+        """Cells from column ``col`` on, one per value, with the style numbers in ``styles``."""
+        if self.body is None or row <= HEADER_ROW:
+            for i, (value, style) in enumerate(zip(values, styles, strict=True)):
+                self.set(row, col + i, value, style)
+            return
+        cells = self.body.get(row)
+        if cells is None:
+            cells = self.body[row] = {}
+        for c, value, style in zip(range(col, col + len(values)), values, styles, strict=True):
+            cls = value.__class__
+            if cls is str:
+                value = _cell_value(neutralise(value))
+            elif cls is not Decimal and cls is not int:
+                value = _cell_value(neutralise(value) if isinstance(value, str) else value)
+            cells[c] = (value, style)
+        self.body_columns = max(self.body_columns, col + len(values) - 1)
+
+    def height(self, row: int, height: float) -> None:
+        if self.body is not None and row > HEADER_ROW:
+            self.heights[row] = height
         else:
-            cell.value = value
-        if fmt:
-            cell.number_format = fmt
-        cell.font = self.font(bold=bold, color=color, size=size or self.size)
-        if fill:
-            cell.fill = PatternFill("solid", start_color=fill, end_color=fill)
-        cell.alignment = Alignment(wrap_text=wrap, vertical=valign, horizontal=align)
-        if border:
-            cell.border = self.border
+            self.ws.row_dimensions[row].height = height
+
+    @property
+    def max_row(self) -> int:
+        return max(self.ws.max_row, max(self.body, default=0) if self.body else 0)
+
+    @property
+    def max_column(self) -> int:
+        return max(self.ws.max_column, self.body_columns)
 
     def header(self, labels: Sequence[str], row: int = HEADER_ROW) -> None:
         """Column headers: bold, shaded, wrapped."""
         for i, text in enumerate(labels, start=1):
-            self.put(row, i, text, bold=True, fill=DARK, wrap=True, border=True, align="center", valign="center")
+            self.put(row, i, text, bold=True, fill=DARK, wrap=True, border="thin", align="center",
+                     valign="center")
+
+    def width(self, col: int) -> float:
+        w = self._widths.get(col)
+        if w is None:
+            w = self._widths[col] = self.ws.column_dimensions[get_column_letter(col)].width or 8
+        return w
 
     def fit_rows(self, rows: Iterable[int]) -> None:
         """Row heights for wrapped text (spreadsheets do not grow rows they did not lay out themselves)."""
         spans = {(r.min_row, r.min_col): r.max_col for r in self.ws.merged_cells.ranges}
+        sizes = [key[5] for key in self.styles.numbers]
+        wraps = [key[4] for key in self.styles.numbers]
         for row in rows:
+            if self.body is not None and row > HEADER_ROW:
+                cells = [(col, value, sizes[style]) for col, (value, style) in self.body.get(row, {}).items()
+                         if wraps[style] and isinstance(value, str)]
+            else:
+                cells = [(cell.column, cell.value, cell.font.sz) for cell in self.ws[row]
+                         if cell.alignment and cell.alignment.wrap_text and isinstance(cell.value, str)]
             lines, size = 0, self.size
-            for cell in self.ws[row]:
-                if not (cell.alignment and cell.alignment.wrap_text and isinstance(cell.value, str)):
-                    continue
-                last = spans.get((row, cell.column), cell.column)
-                width = sum(self.ws.column_dimensions[get_column_letter(c)].width or 8
-                            for c in range(cell.column, last + 1))
-                size = max(size, int(cell.font.sz or self.size))
-                lines = max(lines, text_lines(cell.value, width * self.size / (cell.font.sz or self.size)))
+            for col, value, sz in cells:
+                last = spans.get((row, col), col)
+                width = sum(self.width(c) for c in range(col, last + 1))
+                size = max(size, int(sz or self.size))
+                lines = max(lines, text_lines(value, width * self.size / (sz or self.size)))
             if lines:
-                self.ws.row_dimensions[row].height = lines * (size * 13 // 10) + 4
+                self.height(row, lines * (size * 13 // 10) + 4)
 
     def widths(self, widths: Sequence[int]) -> None:
         for i, w in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(i)].width = w
+        self._widths.clear()
+
+    def body_xml(self) -> str:
+        """The body rows as the XML elements of ``<sheetData>``, the way openpyxl writes them.
+
+        The styles get their numbers (xf) here, in the order openpyxl would give them (the order cells are
+        written), so call this right after the cells of the rows above have been given theirs."""
+        assert self.body is not None
+        templates = self.styles.templates
+        style_attrs: list[str | None] = [None] * len(templates)
+        letters = [""] + [get_column_letter(c) for c in range(1, self.body_columns + 1)]
+        texts: dict[str, str] = {}  # a text cell's type and content
+        numbers: dict[object, str] = {}
+        out: list[str] = []
+        for row in sorted(self.body.keys() | self.heights.keys()):
+            height = self.heights.get(row)
+            head = f'<row r="{row}" ht="{safe_string(height)}" customHeight="1"' if height else f'<row r="{row}"'
+            cells = self.body.get(row)
+            if not cells:
+                out.append(head + "></row>")
+                continue
+            out.append(head + ">")
+            for col, (value, style) in sorted(cells.items()):
+                s = style_attrs[style]
+                if s is None:
+                    t = templates[style]
+                    s = style_attrs[style] = f' s="{t.style_id}"' if t.has_style else ""
+                if value.__class__ is str:
+                    content = texts.get(value)
+                    if content is None:
+                        content = texts[value] = _text_xml(value)
+                elif value is None:
+                    content = ' t="n" />'
+                else:
+                    key = value if value else repr(value)  # 0 and -0 are equal but written apart
+                    content = numbers.get(key)
+                    if content is None:
+                        number = "%.16g" % value
+                        content = numbers[key] = (' t="n"><v /></c>' if "n" in number  # nan, inf: openpyxl's ""
+                                                  else f' t="n"><v>{number}</v></c>')
+                out.append(f'<c r="{letters[col]}{row}"{s}{content}')
+            out.append("</row>")
+        return "".join(out)
 
 
+def _text_xml(text: str) -> str:
+    """A text cell's type and content as openpyxl writes it (from after the style to the end of the cell)."""
+    if not text:
+        return ' t="inlineStr" />'
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if text.strip() and text != text.strip() else ""
+    return f' t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
+
+
+@functools.lru_cache(maxsize=4096)  # the same labels and actions on many rows
 def text_lines(text: str, width: float) -> int:
     """Lines ``text`` takes in a column ``width`` characters wide (a CJK character is two wide)."""
     per_line = max(1, int(width) - 1)
     n = 0
     for part in text.split("\n"):
-        w = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
+        w = len(part) if part.isascii() else sum(
+            2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
         n += max(1, -(-w // per_line))
     return n
 
@@ -242,24 +428,23 @@ def _state_of(status: str) -> str:
     return {"draft": "draft", "signed": "closed"}.get(status, "simulated")
 
 
-def _title_span(ws: Worksheet, key: str) -> int:
+def _title_span(s: _Sheet, key: str) -> int:
     """Columns the title lines span: on the pay sheet, what surely fits its first printed page; else all."""
     if key == "report":
         return len(ID_COLUMNS) + COMPONENTS.index("regional_override")
-    return max(ws.max_column, 4)
+    return max(s.max_column, 4)
 
 
-def _mark(ws: Worksheet, key: str, facts: RunFacts, state: str, cfg: ReportConfig,
-          closed_at: datetime | None = None) -> None:
+def _mark(s: _Sheet, key: str, facts: RunFacts, state: str, closed_at: datetime | None = None) -> None:
     """Title line, state line and page header/footer of a sheet, for the month's state.
 
     Called when the report is written and again when the month is closed (:func:`close_report`)."""
-    s = _Sheet(ws, cfg)
+    ws, cfg = s.ws, s.cfg
     org = _org(cfg)
     status = cfg.label("status", state)
     when = f" {_utc(closed_at)}" if closed_at else ""
     title = " ".join(x for x in (org, cfg.label("sheets", key), facts.month) if x)
-    span = _title_span(ws, key)
+    span = _title_span(s, key)
     for row in (1, 2):
         rng = f"A{row}:{get_column_letter(span)}{row}"
         if rng not in ws.merged_cells:
@@ -298,9 +483,9 @@ def _hf(text: str) -> str:
     return text.replace("&", "&&")
 
 
-def _page(ws: Worksheet, cfg: ReportConfig, *, landscape: bool = True, fit_width: int = 1,
-          title_cols: str | None = None, freeze: str = "A4") -> None:
-    wb = cfg.workbook
+def _page(s: _Sheet, *, landscape: bool = True, fit_width: int = 1, title_cols: str | None = None,
+          freeze: str = "A4") -> None:
+    ws, wb = s.ws, s.cfg.workbook
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = fit_width
@@ -313,7 +498,7 @@ def _page(ws: Worksheet, cfg: ReportConfig, *, landscape: bool = True, fit_width
     if title_cols:
         ws.print_title_cols = title_cols
     ws.freeze_panes = freeze
-    _Sheet(ws, cfg).fit_rows(range(HEADER_ROW, ws.max_row + 1))
+    s.fit_rows(range(HEADER_ROW, s.max_row + 1))
 
 
 # ---- the workbook ------------------------------------------------------------------------------------------
@@ -327,20 +512,22 @@ def pay_report(result: MonthResult, rule_set: LoadedRuleSet, files: Iterable[Inp
     state = _state_of(status)
     wb = Workbook()
     sheets = {key: (wb.active if i == 0 else wb.create_sheet()) for i, key in enumerate(SHEETS)}
+    styles = _Styles(str(cfg.workbook["font"]))
     for key, ws in sheets.items():
         ws.title = cfg.label("sheets", key)
-    _pay_sheet(sheets["report"], result, cfg)
-    _signoff_sheet(sheets["signoff"], facts, state, (), None, None, cfg)
-    _grades_sheet(sheets["grades"], result, cfg)
-    _flags_sheet(sheets["flags"], result, cfg)
-    _employer_sheet(sheets["employer"], result, cfg)
-    _inputs_sheet(sheets["inputs"], facts, tuple(files), result.warnings, status, cfg)
-    _rules_sheet(sheets["rules"], rule_set, cfg)
-    for key, ws in sheets.items():
-        _mark(ws, key, facts, state, cfg)
+    s = {key: _Sheet(ws, cfg, styles, body=True) for key, ws in sheets.items()}
+    _pay_sheet(s["report"], result)
+    _signoff_sheet(s["signoff"], facts, state, (), None, None)
+    _grades_sheet(s["grades"], result)
+    _flags_sheet(s["flags"], result)
+    _employer_sheet(s["employer"], result)
+    _inputs_sheet(s["inputs"], facts, tuple(files), result.warnings, status)
+    _rules_sheet(s["rules"], rule_set)
+    for key, sheet in s.items():
+        _mark(sheet, key, facts, state)
     created = datetime.combine(result.month.last_day, time.min)
     _properties(wb, facts, cfg, created)
-    return workbook_bytes(wb, created=created, modified=created)
+    return workbook_bytes(wb, created=created, modified=created, bodies=list(s.values()))
 
 
 def close_report(draft: bytes, manifest: Mapping[str, Any], signoffs: Sequence[SignOff], closed_at: datetime,
@@ -361,9 +548,11 @@ def close_report(draft: bytes, manifest: Mapping[str, Any], signoffs: Sequence[S
     index = SHEETS.index("signoff")
     title = wb.worksheets[index].title
     wb.remove(wb.worksheets[index])
-    _signoff_sheet(wb.create_sheet(title, index), facts, "closed", signoffs, closed_at, manifest_sha256, cfg)
+    styles = _Styles(str(cfg.workbook["font"]))
+    _signoff_sheet(_Sheet(wb.create_sheet(title, index), cfg, styles), facts, "closed", signoffs, closed_at,
+                   manifest_sha256)
     for key, sheet in zip(SHEETS, wb.worksheets):
-        _mark(sheet, key, facts, "closed", cfg, closed_at)
+        _mark(_Sheet(sheet, cfg, styles), key, facts, "closed", closed_at)
     created = wb.properties.created or _naive(closed_at)
     return workbook_bytes(wb, created=created, modified=_naive(closed_at))
 
@@ -378,11 +567,32 @@ def _properties(wb: Workbook, facts: RunFacts, cfg: ReportConfig, created: datet
     p.created = p.modified = created
 
 
-def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime) -> bytes:
+def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime,
+                   bodies: Sequence[_Sheet] = ()) -> bytes:
     """Save ``wb`` byte-reproducibly: fixed core properties, zip entries in a fixed order ([Content_Types].xml
-    first, then openpyxl's order) with a fixed date, mode and compression."""
+    first, then openpyxl's order) with a fixed date, mode and compression.
+
+    ``bodies``: sheets whose rows below the header are kept by a :class:`_Sheet` (a new report); their XML is
+    put into the sheet's ``<sheetData>`` after openpyxl's rows, and the sheet's dimension is widened."""
+    by_sheet = {id(s.ws): s for s in bodies}
+    bodies_xml: dict[int, tuple[str, str, str]] = {}  # openpyxl's dimension, the whole one, the body XML
+    for ws in wb.worksheets:  # in the order openpyxl writes cells, so the styles get the numbers it gives
+        s = by_sheet.get(id(ws))
+        if s is None:
+            continue
+        if s.body and ws.max_row >= min(s.body):
+            raise ValueError(f"sheet {ws.title!r}: openpyxl cells below the header")
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.has_style:
+                    cell.style_id  # noqa: B018  (registers the cell's style)
+        dimension = ws.calculate_dimension()
+        whole = f"{dimension.split(':')[0]}:{get_column_letter(s.max_column)}{s.max_row}"
+        bodies_xml[id(ws)] = (dimension, whole, s.body_xml())
     buf = io.BytesIO()
-    wb.save(buf)  # sets properties.modified from the clock: core.xml is replaced below
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:  # compressed once, below
+        ExcelWriter(wb, archive).save()
+    parts = {ws.path.lstrip("/"): bodies_xml[id(ws)] for ws in wb.worksheets if id(ws) in bodies_xml}
     props = copy.copy(wb.properties)
     props.created, props.modified = _naive(created), _naive(modified)
     core = tostring(props.to_tree())
@@ -395,8 +605,27 @@ def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime) -> by
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 0
             info.external_attr = 0
-            dst.writestr(info, core if name == "docProps/core.xml" else src.read(name))
+            data = core if name == "docProps/core.xml" else src.read(name)
+            if name in parts:
+                data = _with_body(data, *parts[name])
+            dst.writestr(info, data)
     return out.getvalue()
+
+
+def _with_body(xml: bytes, dimension: str, whole: str, body: str) -> bytes:
+    """A sheet's XML from openpyxl with the body rows after its own rows and the dimension of both."""
+    text = xml.decode("utf-8")
+    old = f'<dimension ref="{dimension}"'
+    if old not in text:
+        raise ValueError(f"no {old}> in the sheet XML")
+    text = text.replace(old, f'<dimension ref="{whole}"', 1)
+    if "</sheetData>" in text:
+        text = text.replace("</sheetData>", body + "</sheetData>", 1)
+    else:
+        text, n = re.subn(r"<sheetData\s*/>", lambda _: f"<sheetData>{body}</sheetData>", text, count=1)
+        if n != 1:
+            raise ValueError("no <sheetData> in the sheet XML")
+    return text.encode("utf-8")
 
 
 def _naive(dt: datetime) -> datetime:
@@ -421,14 +650,17 @@ def group_key(m: ManagerResult) -> tuple:
 
 
 def amounts_by_person(result: MonthResult) -> dict[str, dict[str, Decimal]]:
-    table: dict[str, dict[str, Decimal]] = {m.manager_id: {c: ZERO for c in COMPONENTS} for m in result.managers}
+    table: dict[str, dict[str, Decimal]] = {m.manager_id: dict.fromkeys(COMPONENTS, ZERO) for m in result.managers}
     for ln in result.lines:
-        table.setdefault(ln.manager_id, {c: ZERO for c in COMPONENTS})[ln.component] += ln.amount
+        amounts = table.get(ln.manager_id)
+        if amounts is None:
+            amounts = table[ln.manager_id] = dict.fromkeys(COMPONENTS, ZERO)
+        amounts[ln.component] += ln.amount
     return table
 
 
-def _pay_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
-    s = _Sheet(ws, cfg)
+def _pay_sheet(s: _Sheet, result: MonthResult) -> None:
+    ws, cfg = s.ws, s.cfg
     wbc = cfg.workbook
     money = str(wbc["money_format"])
     s.header([cfg.label("columns", c, "\n") for c in ID_COLUMNS]
@@ -439,56 +671,60 @@ def _pay_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
     first_amount = len(ID_COLUMNS) + 1
     row = HEADER_ROW + 1
     people = sorted(result.managers, key=group_key)
+    # each style built once, in the order of first use (the order fonts and formats enter the workbook)
+    text_styles = [s.style()] * len(ID_COLUMNS)
+    plain, bold = s.style(fmt=money), s.style(fmt=money, bold=True)
+    amount_styles = [bold if c in ("gross_pay", "net_pay") else plain for c in COMPONENTS]
+    no_station = cfg.text("no_station")
 
-    def sums(group: list[ManagerResult]) -> list[Decimal]:
-        return [sum((table[m.manager_id][c] for m in group), ZERO) for c in COMPONENTS]
-
-    def total_row(label: str, group: list[ManagerResult], fill: str, *, top: bool = False) -> None:
+    def total_row(label: str, people: int, sums: list[Decimal], fill: str, *, top: bool = False) -> None:
         nonlocal row
-        s.put(row, 2, f"{label} ({len(group)} {cfg.text('people')})", bold=True, fill=fill)
+        border = "double_top" if top else None
+        s.put(row, 2, f"{label} ({people} {cfg.text('people')})", bold=True, fill=fill, border=border)
+        empty = s.style(fill=fill, border=border)
         for col in range(1, first_amount):
             if col != 2:
-                s.put(row, col, None, fill=fill)
-        for i, v in enumerate(sums(group)):
-            s.put(row, first_amount + i, v, fmt=money, bold=True, fill=fill)
-        if top:
-            double = Side(style="double")
-            for col in range(1, first_amount + len(COMPONENTS)):
-                ws.cell(row=row, column=col).border = Border(top=double)
+                s.set(row, col, None, empty)
+        s.set_row(row, first_amount, sums, [s.style(fmt=money, bold=True, fill=fill, border=border)] * len(sums))
         row += 1
+
+    def add(a: list[Decimal], b: Iterable[Decimal]) -> list[Decimal]:
+        return [x + y for x, y in zip(a, b, strict=True)]
 
     projects: dict[str, list[ManagerResult]] = {}
     for m in people:
         projects.setdefault(m.project or "", []).append(m)
+    grand = [ZERO] * len(COMPONENTS)
     for project, members in projects.items():
         stations: dict[str, list[ManagerResult]] = {}
         for m in members:
             stations.setdefault(m.station or "", []).append(m)
         project_label = project or cfg.text("no_project")
+        project_sums = [ZERO] * len(COMPONENTS)
         for station, group in stations.items():
+            station_sums = [ZERO] * len(COMPONENTS)
             for m in group:
-                s.put(row, 1, m.manager_id)
-                s.put(row, 2, m.name)
-                s.put(row, 3, m.project or project_label)
-                s.put(row, 4, m.station or cfg.text("no_station"))
-                s.put(row, 5, cfg.value("positions", m.position))
-                s.put(row, 6, cfg.value("grades", m.grade_in_effect))
-                for i, c in enumerate(COMPONENTS):
-                    s.put(row, first_amount + i, table[m.manager_id][c], fmt=money,
-                          bold=c in ("gross_pay", "net_pay"))
+                s.set_row(row, 1, (m.manager_id, m.name, m.project or project_label, m.station or no_station,
+                                   cfg.value("positions", m.position), cfg.value("grades", m.grade_in_effect)),
+                          text_styles)
+                amounts = list(table[m.manager_id].values())  # COMPONENTS order
+                s.set_row(row, first_amount, amounts, amount_styles)
+                station_sums = add(station_sums, amounts)
                 row += 1
-            total_row(f"{cfg.text('station_subtotal')} {station or cfg.text('no_station')}", group, LIGHT)
-        total_row(f"{cfg.text('project_subtotal')} {project_label}", members, DARK)
-    total_row(cfg.text("grand_total"), people, DARK, top=True)
-    _page(ws, cfg, fit_width=int(wbc["fit_width_pages"]), title_cols="A:B", freeze="C4")
+            total_row(f"{cfg.text('station_subtotal')} {station or no_station}", len(group), station_sums, LIGHT)
+            project_sums = add(project_sums, station_sums)  # exact: Decimal sums of cents in any order
+        total_row(f"{cfg.text('project_subtotal')} {project_label}", len(members), project_sums, DARK)
+        grand = add(grand, project_sums)
+    total_row(cfg.text("grand_total"), len(people), grand, DARK, top=True)
+    _page(s, fit_width=int(wbc["fit_width_pages"]), title_cols="A:B", freeze="C4")
     ws.print_area = f"A1:{get_column_letter(first_amount + len(COMPONENTS) - 1)}{row - 1}"
 
 
 # ---- sheet 2: sign-off ------------------------------------------------------------------------------------
 
-def _signoff_sheet(ws: Worksheet, facts: RunFacts, state: str, signoffs: Sequence[SignOff],
-                   closed_at: datetime | None, manifest_sha256: str | None, cfg: ReportConfig) -> None:
-    s = _Sheet(ws, cfg)
+def _signoff_sheet(s: _Sheet, facts: RunFacts, state: str, signoffs: Sequence[SignOff],
+                   closed_at: datetime | None, manifest_sha256: str | None) -> None:
+    cfg = s.cfg
     s.header([cfg.text(k, "\n") for k in ("order", "role", "signer", "signed_at", "fingerprint")])
     w = cfg.workbook["widths"]
     s.widths([w["id"], w["station"] + w["name"], w["station"] + w["name"], w["station"] + w["name"],
@@ -497,19 +733,19 @@ def _signoff_sheet(ws: Worksheet, facts: RunFacts, state: str, signoffs: Sequenc
     row = HEADER_ROW + 1
     for i, role in enumerate(ROLES, start=1):
         sig = by_role.get(role)
-        s.put(row, 1, i, border=True, align="center", valign="center")
-        s.put(row, 2, cfg.label("roles", role), border=True, align="left", valign="center")
-        s.put(row, 3, sig.signer if sig else "", border=True, align="left", valign="center")
-        s.put(row, 4, _utc(sig.signed_at) if sig else "", border=True, align="left", valign="center")
-        s.put(row, 5, f"SHA256:{sig.fingerprint}" if sig else "", border=True, align="left", valign="center")
-        ws.row_dimensions[row].height = 30  # room for a handwritten initial next to the key signature
+        s.put(row, 1, i, border="thin", align="center", valign="center")
+        s.put(row, 2, cfg.label("roles", role), border="thin", align="left", valign="center")
+        s.put(row, 3, sig.signer if sig else "", border="thin", align="left", valign="center")
+        s.put(row, 4, _utc(sig.signed_at) if sig else "", border="thin", align="left", valign="center")
+        s.put(row, 5, f"SHA256:{sig.fingerprint}" if sig else "", border="thin", align="left", valign="center")
+        s.height(row, 30)  # room for a handwritten initial next to the key signature
         row += 1
     row += 1
     if state == "draft":  # the watermark: big, red, under the empty signature lines
         s.put(row, 2, cfg.label("status", "draft"), bold=True, color=RED, size=s.size * 4)
-        ws.row_dimensions[row].height = s.size * 6
+        s.height(row, s.size * 6)
         s.put(row + 1, 2, cfg.label("status", "draft_note", "\n"), bold=True, color=RED, size=s.size + 2)
-        ws.row_dimensions[row + 1].height = (s.size + 2) * 3 + 4
+        s.height(row + 1, (s.size + 2) * 3 + 4)
         row += 3
     facts_rows = [
         ("status", cfg.label("status", state) + (f" {_utc(closed_at)}" if closed_at else "")),
@@ -524,13 +760,13 @@ def _signoff_sheet(ws: Worksheet, facts: RunFacts, state: str, signoffs: Sequenc
         s.put(row, 3, value)
         row += 1
     s.put(row + 1, 1, cfg.text("signatures_cover", " / "), color=GREY)
-    _page(ws, cfg, freeze="A4")
+    _page(s, freeze="A4")
 
 
 # ---- sheet 3: grade changes -------------------------------------------------------------------------------
 
-def _grades_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
-    s = _Sheet(ws, cfg)
+def _grades_sheet(s: _Sheet, result: MonthResult) -> None:
+    cfg = s.cfg
     wbc = cfg.workbook
     w = wbc["widths"]
     s.header([cfg.label("columns", "manager_id", "\n"), cfg.label("columns", "name", "\n"),
@@ -554,7 +790,7 @@ def _grades_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None
         row += 1
     if not changes:
         s.put(row, 1, cfg.text("no_grade_changes"), color=GREY)
-    _page(ws, cfg)
+    _page(s)
 
 
 # ---- sheet 4: flags to act on -----------------------------------------------------------------------------
@@ -581,8 +817,8 @@ def flag_rows(result: MonthResult, cfg: ReportConfig) -> list[tuple[str, Manager
                                        group_key(x[1])))
 
 
-def _flags_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
-    s = _Sheet(ws, cfg)
+def _flags_sheet(s: _Sheet, result: MonthResult) -> None:
+    cfg = s.cfg
     w = cfg.workbook["widths"]
     s.header([cfg.text("flag", "\n"), cfg.text("code", "\n"), cfg.label("columns", "manager_id", "\n"),
               cfg.label("columns", "name", "\n"), cfg.label("columns", "station", "\n"),
@@ -608,13 +844,13 @@ def _flags_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
         row += 1
     if row == HEADER_ROW + 1:
         s.put(row, 1, cfg.text("no_flags"), color=GREY)
-    _page(ws, cfg)
+    _page(s)
 
 
 # ---- sheet 5: employer costs ------------------------------------------------------------------------------
 
-def _employer_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> None:
-    s = _Sheet(ws, cfg)
+def _employer_sheet(s: _Sheet, result: MonthResult) -> None:
+    cfg = s.cfg
     wbc = cfg.workbook
     w = wbc["widths"]
     money = str(wbc["money_format"])
@@ -638,14 +874,14 @@ def _employer_sheet(ws: Worksheet, result: MonthResult, cfg: ReportConfig) -> No
         s.put(row, col, v, fmt=money, bold=True, fill=DARK)
     s.put(row, 7, sum((m.employer_social_insurance + m.accident_insurance for m in people), ZERO), fmt=money,
           bold=True, fill=DARK)
-    _page(ws, cfg, landscape=False)
+    _page(s, landscape=False)
 
 
 # ---- sheet 6: inputs and the run ---------------------------------------------------------------------------
 
-def _inputs_sheet(ws: Worksheet, facts: RunFacts, files: tuple[InputFile, ...], warnings: Sequence[str],
-                  status: str, cfg: ReportConfig) -> None:
-    s = _Sheet(ws, cfg)
+def _inputs_sheet(s: _Sheet, facts: RunFacts, files: tuple[InputFile, ...], warnings: Sequence[str],
+                  status: str) -> None:
+    cfg = s.cfg
     w = cfg.workbook["widths"]
     s.header([cfg.text(k, "\n") for k in ("table", "file", "rows", "encoding")] + ["sha256"])
     s.widths([w["station"], w["text"] // 2, w["id"], w["position"], w["hash"]])
@@ -669,15 +905,15 @@ def _inputs_sheet(ws: Worksheet, facts: RunFacts, files: tuple[InputFile, ...], 
     for text in warnings or [cfg.text("no_warnings")]:
         s.put(row, 2, text, wrap=False, color=RED if warnings else GREY)
         row += 1
-    _page(ws, cfg)
+    _page(s)
 
 
 # ---- sheet 7: the rule set ----------------------------------------------------------------------------------
 
-def _rules_sheet(ws: Worksheet, rule_set: LoadedRuleSet, cfg: ReportConfig) -> None:
+def _rules_sheet(s: _Sheet, rule_set: LoadedRuleSet) -> None:
     from cmsettle.ruleset.ids import packaged
 
-    s = _Sheet(ws, cfg)
+    cfg = s.cfg
     w = cfg.workbook["widths"]
     s.header([cfg.text(k, "\n") for k in ("parameter", "value", "rule_ids", "note")])
     s.widths([w["text"] // 2 + 6, w["money"] + 6, w["id"] + 4, w["text"]])
@@ -697,4 +933,4 @@ def _rules_sheet(ws: Worksheet, rule_set: LoadedRuleSet, cfg: ReportConfig) -> N
         s.put(row, 3, ", ".join(ref.ids))
         s.put(row, 4, ref.note)
         row += 1
-    _page(ws, cfg, landscape=False)
+    _page(s, landscape=False)

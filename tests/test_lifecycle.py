@@ -125,6 +125,18 @@ def net_pay(path: Path) -> dict[str, Decimal]:
 
 # ---- the ledger on each backend --------------------------------------------------------------------
 
+def test_head_revision_constant_is_alembics_head() -> None:
+    """db.HEAD_REVISION lets a ledger at the head open without importing Alembic: it must be Alembic's head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from cmsettle.ledger import db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == db.HEAD_REVISION
+
+
 def test_ledger_migrates_on_open_and_records_the_revision(office: Office) -> None:
     ledger = office.ledger()
     try:

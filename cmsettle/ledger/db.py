@@ -12,11 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, make_url, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect, insert, make_url, select, update
 from sqlalchemy.exc import OperationalError
 
 from cmsettle.compute.lines import PayLine
@@ -26,6 +22,10 @@ from cmsettle.ledger import tables as T
 from cmsettle.months import Month
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: The newest migration in cmsettle/migrations/versions (tests/test_lifecycle.py checks it against Alembic's
+#: own head): a ledger already there is opened without importing Alembic at all.
+HEAD_REVISION = "0001"
+VERSION_TABLE = "alembic_version"
 
 
 def _month(text: str | None) -> Month | None:
@@ -122,28 +122,28 @@ class Ledger:
             raise NotReadyError(f"cannot open the ledger {url}: {why}") from None
 
     # ---- schema ------------------------------------------------------------------------------------
-    def _alembic_config(self) -> Config:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        return cfg
-
-    def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+    def head_revision(self) -> str:
+        return HEAD_REVISION
 
     def migrate(self) -> None:
-        cfg = self._alembic_config()
-        head = self.head_revision()
-        with self._connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-        if current == head:
+        """Apply the pending Alembic migrations (Alembic is imported only when there are some)."""
+        if self.schema_revision() == HEAD_REVISION:
             return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
     def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (its version table), None for an empty database."""
         with self._connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table(VERSION_TABLE):
+                return None
+            return conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
 
     def dispose(self) -> None:
         self.engine.dispose()

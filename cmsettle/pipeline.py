@@ -29,7 +29,7 @@ from cmsettle import __version__, audit
 from cmsettle.compute.settle import MonthResult, settle
 from cmsettle.compute.state import LedgerState
 from cmsettle.errors import NotReadyError, RefusedError
-from cmsettle.inputs import load_month
+from cmsettle.inputs import MonthReader, load_month
 from cmsettle.ledger.db import Ledger, RunInfo
 from cmsettle.model import InputFile
 from cmsettle.months import Month
@@ -198,9 +198,10 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
     step("rules")
     rule_set = resolve(settings.rules_dir, month)
     cal = WorkCalendar(dict(rule_set.rules.calendar))
-    with nullcontext() if dry_run else run_lock(settings):
+    with nullcontext() if dry_run else run_lock(settings), MonthReader(settings.data_dir, month) as reader:
         # Plan, read and compute against the ledger read-only: a run that fails on its inputs leaves
-        # no trace, not even a new ledger file. The ledger is opened for writing only to save.
+        # no trace, not even a new ledger file. The ledger is opened for writing only to save. The input
+        # files are read in the background meanwhile (MonthReader); their problems come after the plan's.
         step("ledger")
         ledger = open_ledger(settings, read_only=True)
         try:
@@ -208,7 +209,7 @@ def settle_month(month: Month, settings: Settings, *, dry_run: bool = False, sim
             prior = ledger.load_state(plan.prior) if ledger is not None else None
             known = frozenset(prior.persons) if prior is not None else frozenset()
             step("inputs")
-            inputs = load_month(settings.data_dir, month, rule_set.rules,
+            inputs = load_month(settings.data_dir, month, rule_set.rules, reader=reader,
                                 first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
             crash_point("inputs")
             step("compute")

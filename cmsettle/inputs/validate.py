@@ -1080,36 +1080,91 @@ def _find_files(folder: Path, file_prefix: str) -> tuple[dict[str, Path], list[P
     return found, problems, missing
 
 
+# --- reading the files ahead ---------------------------------------------------------------------------
+
+class MonthReader:
+    """The month folder's files read one after the other in a background thread, from the moment it is made.
+
+    Reading is pyarrow's and holds no lock, so the caller meanwhile opens the ledger (the pipeline) or types
+    the tables already read (:func:`load_month`). Nothing is raised here: a missing folder or file is raised
+    by :meth:`found` when the caller gets to it, in the order a reading on the spot would have raised it.
+    ``close()`` (or the ``with`` block) waits for a read under way and drops the ones not started.
+    """
+
+    def __init__(self, data_dir: Path, month: Month):
+        self.month = month
+        self.folder = Path(data_dir) / str(month)
+        self._error: Exception | None = None
+        self._futures: dict[str, object] = {}
+        self.paths: dict[str, Path] = {}
+        self.problems: list[Problem] = []
+        if not self.folder.is_dir():
+            self._error = NotReadyError(f"month folder {self.folder} not found")
+            return
+        self.paths, self.problems, missing = _find_files(self.folder, str(month))
+        if missing:
+            self._error = NotReadyError("required input file(s) missing: " + "; ".join(missing))
+            return
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cmsettle-read")
+        for spec in T.TABLES:  # in the order load_month takes them
+            if spec.name in self.paths:
+                self._futures[spec.name] = self._pool.submit(read_table, self.paths[spec.name], spec.name,
+                                                             self.file(spec.name))
+
+    def file(self, table: str) -> str:
+        return f"{self.month}/{self.paths[table].name}"
+
+    def found(self) -> dict[str, Path]:
+        """table -> file; raises NotReadyError when the folder or a required file is missing."""
+        if self._error is not None:
+            raise self._error
+        return self.paths
+
+    def raw(self, table: str) -> RawTable:
+        """The table's text, once read (InputError when the file cannot be read at all)."""
+        return self._futures[table].result()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self._futures:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "MonthReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 # --- the entry point -------------------------------------------------------------------------------------
 
 def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_month: bool,
-               known_manager_ids: frozenset[str] = frozenset()) -> model.MonthInputs:
+               known_manager_ids: frozenset[str] = frozenset(), reader: MonthReader | None = None
+               ) -> model.MonthInputs:
     """Read and validate ``<data_dir>/<YYYY-MM>/``.
 
     Raises NotReadyError (exit 5) when the month folder or a required file is missing, InputError (exit 3)
     listing every problem of every file otherwise. ``known_manager_ids``: people who left and are still in
-    the ledger, whom `penalties` may name (D6).
+    the ledger, whom `penalties` may name (D6). ``reader``: the folder's files already being read (made
+    for ``data_dir`` and ``month``); else they are read here, each table typed as soon as its file is read.
     """
-    folder = Path(data_dir) / str(month)
-    if not folder.is_dir():
-        raise NotReadyError(f"month folder {folder} not found")
-    found, problems, missing = _find_files(folder, str(month))
-    if missing:
-        raise NotReadyError("required input file(s) missing: " + "; ".join(missing))
+    if reader is None:
+        with MonthReader(data_dir, month) as own:
+            return load_month(data_dir, month, rules, first_ledger_month=first_ledger_month,
+                              known_manager_ids=known_manager_ids, reader=own)
+    found = reader.found()
     run = _Run(month, rules, known_manager_ids)
-    for p in problems:
+    for p in reader.problems:
         run.problems.add(p)
     files: list[model.InputFile] = []
     for spec in T.TABLES:
-        path = found.get(spec.name)
-        if path is None:
+        if spec.name not in found:
             continue
-        file = f"{month}/{path.name}"
+        file = reader.file(spec.name)
         if spec.first_ledger_month_only and not first_ledger_month:
             run.warnings.append(f"{file}: ignored (read only in the first ledger month)")
             continue
         try:
-            raw = read_table(path, spec.name, file)
+            raw = reader.raw(spec.name)
         except InputError as exc:
             for p in exc.problems:
                 run.problems.add(p)

@@ -9,6 +9,7 @@ DRAFT mark, after the third signature; grade changes, flags, employer costs, inp
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import json
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
@@ -406,3 +408,99 @@ def test_a_refund_only_leaver_is_listed_last(run: RunOutcome) -> None:
     people = [r for r in rows if r[0]]
     assert people[-1][0] == leaver.manager_id and people[-1][2] == CFG.text("no_project")
     assert rows[-2][1].startswith(f"{CFG.text('project_subtotal')} {CFG.text('no_project')} (1 ")
+
+
+# ---- scale: work linear in the number of people ---------------------------------------------------------
+
+def copies(result, k: int):  # noqa: ANN001, ANN201
+    """The month's people ``k`` times over under new ids (same projects, stations, amounts and flags)."""
+    def new_id(manager_id: str, i: int) -> str:
+        return manager_id if i == 0 else f"{manager_id}-{i:02d}"
+
+    return replace(result,
+                   managers=tuple(replace(m, manager_id=new_id(m.manager_id, i)) for i in range(k)
+                                  for m in result.managers),
+                   lines=tuple(replace(ln, manager_id=new_id(ln.manager_id, i)) for i in range(k)
+                               for ln in result.lines))
+
+
+def test_the_work_per_report_does_not_grow_with_people(run: RunOutcome, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No whole-sheet scan per row (openpyxl's max_row and max_column look at every cell: per row, that is
+    quadratic) and no style object per cell: the counts are the same for 34 people and for 340."""
+    calls: collections.Counter[str] = collections.Counter()
+    for name in ("max_row", "max_column", "min_row", "min_column"):
+        prop = getattr(Worksheet, name)
+        monkeypatch.setattr(Worksheet, name, property(
+            lambda ws, _get=prop.fget, _name=name: (calls.update([_name]), _get(ws))[1]))
+    dimension = Worksheet.calculate_dimension
+    monkeypatch.setattr(Worksheet, "calculate_dimension",
+                        lambda ws: (calls.update(["calculate_dimension"]), dimension(ws))[1])
+    for cls in (Font, PatternFill, Alignment, Border):
+        init = cls.__init__
+        monkeypatch.setattr(cls, "__init__", lambda obj, *a, _init=init, _name=cls.__name__, **kw: (
+            calls.update([_name]), _init(obj, *a, **kw))[1])
+
+    def counted(k: int) -> tuple[collections.Counter[str], bytes]:
+        calls.clear()
+        data = render(replace(run, result=copies(run.result, k)))
+        return collections.Counter(calls), data
+
+    (one, small), (ten, big) = counted(1), counted(10)
+    assert one == ten, (one, ten)
+    assert sum(n for name, n in one.items() if name.startswith(("max", "min", "calc"))) < 20 * len(SHEETS), one
+    monkeypatch.undo()
+    n = len(run.result.managers)
+    ws1, ws10 = (load_workbook(io.BytesIO(data)).worksheets[0] for data in (small, big))
+    people1, people10 = ([r for r in body(ws) if r[0]] for ws in (ws1, ws10))
+    assert len(people1) == n and len(people10) == 10 * n
+    assert ws10.max_row - 10 * n == ws1.max_row - n  # the same subtotal rows
+    assert body(ws10)[-1][FIRST - 1:] == tuple(  # the grand total: ten times the amounts
+        float(Decimal(str(v)) * 10) if v else v for v in body(ws1)[-1][FIRST - 1:])
+
+
+def test_body_rows_are_written_as_openpyxl_writes_them() -> None:
+    """The rows below the header (kept outside openpyxl and written as XML) against the same cells written by
+    openpyxl: the same sheet and styles XML, byte for byte, for texts to escape, blanks, zeros, -0, nan,
+    heights, rows written out of order and a cell written twice."""
+    from openpyxl import Workbook
+
+    from cmsettle.outputs.report import _Sheet, workbook_bytes
+
+    cells = [
+        (4, 1, "a & b < c > d", {}), (4, 2, "  padded ", {"wrap": True}), (4, 3, "   ", {}), (4, 4, "", {}),
+        (4, 5, "line\nbreak", {"bold": True, "fill": "F2F2F2"}), (4, 6, "=1+1", {}), (4, 7, "x" * 40_000, {}),
+        (5, 3, Decimal("-0.00"), {"fmt": "0.00"}), (5, 1, Decimal(0), {"fmt": "0.00"}), (5, 2, 0, {}),
+        (5, 4, -0.0, {}), (5, 5, 1.5, {"color": "C00000"}), (5, 6, Decimal("79260.71"), {"border": "thin"}),
+        (5, 7, float("nan"), {}), (5, 8, 10**20, {}), (5, 9, None, {"fill": "D9D9D9", "border": "double_top"}),
+        (7, 2, "王五", {"size": 14, "align": "center", "valign": "center"}), (7, 2, "赵六", {"size": 14}),
+        (9, 1, 1, {}),
+    ]
+    out = []
+    for body_rows in (True, False):
+        wb = Workbook()
+        s = _Sheet(wb.active, CFG, body=body_rows)
+        s.put(1, 1, "title", bold=True)
+        s.header(["a", "b", "c"])
+        for row, col, value, style in cells:
+            s.put(row, col, value, **style)
+        s.set_row(6, 2, ["x", Decimal("1.10"), None], [s.style(), s.style(fmt="0.00"), s.style()])
+        s.height(5, 30)
+        s.height(8, 12)  # a row with a height and no cells
+        when = datetime(2024, 3, 31)
+        out.append(workbook_bytes(wb, created=when, modified=when, bodies=[s] if body_rows else []))
+    assert out[0] == out[1]
+    ws = load_workbook(io.BytesIO(out[0])).active
+    assert ws["A4"].value == "a & b < c > d" and ws["B4"].value == "  padded " and ws["F4"].value == "'=1+1"
+    assert len(ws["G4"].value) == 32_767 and ws["B7"].value == "赵六" and ws.row_dimensions[8].height == 12
+
+
+def test_a_body_cell_is_checked_like_an_openpyxl_cell(run: RunOutcome) -> None:
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    res = run.result
+    bad = replace(res, managers=(replace(res.managers[0], name="bell\x07"), *res.managers[1:]))
+    with pytest.raises(IllegalCharacterError):
+        render(replace(run, result=bad))
+    odd = replace(res, managers=(replace(res.managers[0], employer_social_insurance=True), *res.managers[1:]))
+    with pytest.raises(TypeError, match="a text or a number"):
+        render(replace(run, result=odd))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -185,6 +186,10 @@ BORDERS = {  # the cell borders by name: thin all round (headers, sign-off), a d
 #: vertical alignment
 _StyleKey = tuple[str | None, bool, str | None, str | None, bool, int, str | None, str | None, str]
 _NUMBERS = (int, float, Decimal)
+_PLAIN_NUMBERS = frozenset(_NUMBERS)  # the classes themselves, not subclasses (bool)
+#: cells of a body row from a column on: the column, the values, the style numbers. Tuples of atoms, so that
+#: the garbage collector stops tracking them (a report of 5,000 people holds some 300,000 cells)
+_Run = tuple[int, tuple[object, ...], tuple[int, ...]]
 
 
 class _Styles:
@@ -199,6 +204,8 @@ class _Styles:
         self.numbers: dict[_StyleKey, int] = {}
         self.objects: list[tuple[str | None, Font, PatternFill | None, Alignment, Border | None]] = []
         self.templates: list[Cell] = []  # one detached cell per style: its style_id is the style's xf
+        self.wraps: list[bool] = []  # per style: wrapped text
+        self.sizes: list[int] = []  # per style: the font size
 
     def number(self, ws: Worksheet, key: _StyleKey) -> int:
         n = self.numbers.get(key)
@@ -213,6 +220,8 @@ class _Styles:
             n = self.numbers[key] = len(self.objects)
             self.objects.append(objects)
             self.templates.append(template)
+            self.wraps.append(wrap)
+            self.sizes.append(size)
         return n
 
 
@@ -245,18 +254,20 @@ class _Sheet:
     """Writes cells of one sheet with the report's fonts and formats; every text through the guard.
 
     With ``body=True`` (a new report) the rows below the header are not openpyxl cells: they are kept here
-    (value and style number per cell, height per row) and :func:`workbook_bytes` writes them into the sheet's
-    XML, a few string operations per cell. Rows 1 to HEADER_ROW (title, state and header lines, which
-    :func:`close_report` rewrites in a loaded workbook) are always openpyxl cells. Nothing here scans the
-    sheet per row or per cell (openpyxl's max_row and max_column do, over every cell)."""
+    (per row, runs of consecutive cells: first column, values, style numbers; and the row heights) and
+    :func:`workbook_bytes` writes them into the sheet's XML, a few string operations per cell. Rows 1 to
+    HEADER_ROW (title, state and header lines, which :func:`close_report` rewrites in a loaded workbook) are
+    always openpyxl cells. A cell written twice takes the last value and style. Nothing here scans the sheet
+    per row or per cell (openpyxl's max_row and max_column do, over every cell)."""
 
     def __init__(self, ws: Worksheet, cfg: ReportConfig, styles: _Styles | None = None, *, body: bool = False):
         self.ws, self.cfg = ws, cfg
         wb = cfg.workbook
         self.font_name, self.size = str(wb["font"]), int(wb["font_size"])
         self.styles = styles if styles is not None else _Styles(self.font_name)
-        self.body: dict[int, dict[int, tuple[object, int]]] | None = {} if body else None
+        self.body: dict[int, tuple[_Run, ...]] | None = {} if body else None
         self.heights: dict[int, float] = {}  # body rows
+        self.wrapped: set[int] = set()  # body rows with a cell in a wrapped style
         self.body_columns = 0
         self._widths: dict[int, float] = {}
 
@@ -276,12 +287,7 @@ class _Sheet:
         if isinstance(value, str):
             value = neutralise(value)
         if self.body is not None and row > HEADER_ROW:
-            cells = self.body.get(row)
-            if cells is None:
-                cells = self.body[row] = {}
-            cells[col] = (_cell_value(value), style)
-            if col > self.body_columns:
-                self.body_columns = col
+            self._run(row, col, (_cell_value(value),), (style,))
             return
         cell = self.ws.cell(row=row, column=col)
         cell.value = value
@@ -291,21 +297,36 @@ class _Sheet:
 
     def set_row(self, row: int, col: int, values: Sequence[object], styles: Sequence[int]) -> None:
         """Cells from column ``col`` on, one per value, with the style numbers in ``styles``."""
+        if len(values) != len(styles):
+            raise ValueError(f"{len(values)} values, {len(styles)} styles")
         if self.body is None or row <= HEADER_ROW:
-            for i, (value, style) in enumerate(zip(values, styles, strict=True)):
+            for i, (value, style) in enumerate(zip(values, styles)):
                 self.set(row, col + i, value, style)
             return
-        cells = self.body.get(row)
-        if cells is None:
-            cells = self.body[row] = {}
-        for c, value, style in zip(range(col, col + len(values)), values, styles, strict=True):
-            cls = value.__class__
-            if cls is str:
-                value = _cell_value(neutralise(value))
-            elif cls is not Decimal and cls is not int:
-                value = _cell_value(neutralise(value) if isinstance(value, str) else value)
-            cells[c] = (value, style)
+        self._run(row, col, tuple([v if v.__class__ in _PLAIN_NUMBERS else _cell_value(
+            neutralise(v) if isinstance(v, str) else v) for v in values]), tuple(styles))
+
+    def _run(self, row: int, col: int, values: tuple[object, ...], styles: tuple[int, ...]) -> None:
+        assert self.body is not None
+        self.body[row] = self.body.get(row, ()) + ((col, values, styles),)
         self.body_columns = max(self.body_columns, col + len(values) - 1)
+        if any(map(self.styles.wraps.__getitem__, styles)):
+            self.wrapped.add(row)
+
+    def cells(self, row: int) -> Sequence[_Run]:
+        """A body row as runs in column order, none overlapping (a cell written twice: the last one)."""
+        assert self.body is not None
+        runs = self.body.get(row, ())
+        if len(runs) < 2:
+            return runs
+        ordered = sorted(runs, key=lambda run: run[0])
+        if all(a[0] + len(a[1]) <= b[0] for a, b in zip(ordered, ordered[1:])):
+            return ordered
+        cells: dict[int, tuple[object, int]] = {}
+        for col, values, styles in runs:  # in the order written
+            for c, value, style in zip(itertools.count(col), values, styles):
+                cells[c] = (value, style)
+        return [(c, (cells[c][0],), (cells[c][1],)) for c in sorted(cells)]
 
     def height(self, row: int, height: float) -> None:
         if self.body is not None and row > HEADER_ROW:
@@ -336,11 +357,13 @@ class _Sheet:
     def fit_rows(self, rows: Iterable[int]) -> None:
         """Row heights for wrapped text (spreadsheets do not grow rows they did not lay out themselves)."""
         spans = {(r.min_row, r.min_col): r.max_col for r in self.ws.merged_cells.ranges}
-        sizes = [key[5] for key in self.styles.numbers]
-        wraps = [key[4] for key in self.styles.numbers]
+        sizes, wraps = self.styles.sizes, self.styles.wraps
         for row in rows:
             if self.body is not None and row > HEADER_ROW:
-                cells = [(col, value, sizes[style]) for col, (value, style) in self.body.get(row, {}).items()
+                if row not in self.wrapped:
+                    continue
+                cells = [(c, value, sizes[style]) for col, values, styles in self.cells(row)
+                         for c, value, style in zip(itertools.count(col), values, styles)
                          if wraps[style] and isinstance(value, str)]
             else:
                 cells = [(cell.column, cell.value, cell.font.sz) for cell in self.ws[row]
@@ -374,30 +397,31 @@ class _Sheet:
         for row in sorted(self.body.keys() | self.heights.keys()):
             height = self.heights.get(row)
             head = f'<row r="{row}" ht="{safe_string(height)}" customHeight="1"' if height else f'<row r="{row}"'
-            cells = self.body.get(row)
-            if not cells:
+            if row not in self.body:
                 out.append(head + "></row>")
                 continue
             out.append(head + ">")
-            for col, (value, style) in sorted(cells.items()):
-                s = style_attrs[style]
-                if s is None:
-                    t = templates[style]
-                    s = style_attrs[style] = f' s="{t.style_id}"' if t.has_style else ""
-                if value.__class__ is str:
-                    content = texts.get(value)
-                    if content is None:
-                        content = texts[value] = _text_xml(value)
-                elif value is None:
-                    content = ' t="n" />'
-                else:
-                    key = value if value else repr(value)  # 0 and -0 are equal but written apart
-                    content = numbers.get(key)
-                    if content is None:
-                        number = "%.16g" % value
-                        content = numbers[key] = (' t="n"><v /></c>' if "n" in number  # nan, inf: openpyxl's ""
-                                                  else f' t="n"><v>{number}</v></c>')
-                out.append(f'<c r="{letters[col]}{row}"{s}{content}')
+            for col, values, styles in self.cells(row):
+                for value, style in zip(values, styles):
+                    s = style_attrs[style]
+                    if s is None:
+                        t = templates[style]
+                        s = style_attrs[style] = f' s="{t.style_id}"' if t.has_style else ""
+                    if value.__class__ is str:
+                        content = texts.get(value)
+                        if content is None:
+                            content = texts[value] = _text_xml(value)
+                    elif value is None:
+                        content = ' t="n" />'
+                    else:
+                        key = value if value else repr(value)  # 0 and -0 are equal but written apart
+                        content = numbers.get(key)
+                        if content is None:
+                            number = "%.16g" % value
+                            content = numbers[key] = (' t="n"><v /></c>' if "n" in number  # nan, inf: as openpyxl
+                                                      else f' t="n"><v>{number}</v></c>')
+                    out.append(f'<c r="{letters[col]}{row}"{s}{content}')
+                    col += 1
             out.append("</row>")
         return "".join(out)
 
@@ -582,10 +606,9 @@ def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime,
             continue
         if s.body and ws.max_row >= min(s.body):
             raise ValueError(f"sheet {ws.title!r}: openpyxl cells below the header")
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.has_style:
-                    cell.style_id  # noqa: B018  (registers the cell's style)
+        for _, cell in sorted(ws._cells.items()):  # as openpyxl's writer (iter_rows would add empty rows)
+            if cell.has_style:
+                cell.style_id  # noqa: B018  (registers the cell's style)
         dimension = ws.calculate_dimension()
         whole = f"{dimension.split(':')[0]}:{get_column_letter(s.max_column)}{s.max_row}"
         bodies_xml[id(ws)] = (dimension, whole, s.body_xml())
@@ -614,18 +637,18 @@ def workbook_bytes(wb: Workbook, *, created: datetime, modified: datetime,
 
 def _with_body(xml: bytes, dimension: str, whole: str, body: str) -> bytes:
     """A sheet's XML from openpyxl with the body rows after its own rows and the dimension of both."""
-    text = xml.decode("utf-8")
-    old = f'<dimension ref="{dimension}"'
-    if old not in text:
-        raise ValueError(f"no {old}> in the sheet XML")
-    text = text.replace(old, f'<dimension ref="{whole}"', 1)
-    if "</sheetData>" in text:
-        text = text.replace("</sheetData>", body + "</sheetData>", 1)
-    else:
-        text, n = re.subn(r"<sheetData\s*/>", lambda _: f"<sheetData>{body}</sheetData>", text, count=1)
-        if n != 1:
-            raise ValueError("no <sheetData> in the sheet XML")
-    return text.encode("utf-8")
+    old = f'<dimension ref="{dimension}"'.encode()
+    if old not in xml:
+        raise ValueError(f"no {old!r} in the sheet XML")
+    xml = xml.replace(old, f'<dimension ref="{whole}"'.encode(), 1)
+    end = xml.find(b"</sheetData>")
+    if end >= 0:
+        return b"".join((xml[:end], body.encode("utf-8"), xml[end:]))
+    empty = re.search(rb"<sheetData\s*/>", xml)
+    if empty is None:
+        raise ValueError("no <sheetData> in the sheet XML")
+    return b"".join((xml[:empty.start()], b"<sheetData>", body.encode("utf-8"), b"</sheetData>",
+                     xml[empty.end():]))
 
 
 def _naive(dt: datetime) -> datetime:
@@ -672,9 +695,11 @@ def _pay_sheet(s: _Sheet, result: MonthResult) -> None:
     row = HEADER_ROW + 1
     people = sorted(result.managers, key=group_key)
     # each style built once, in the order of first use (the order fonts and formats enter the workbook)
-    text_styles = [s.style()] * len(ID_COLUMNS)
-    plain, bold = s.style(fmt=money), s.style(fmt=money, bold=True)
-    amount_styles = [bold if c in ("gross_pay", "net_pay") else plain for c in COMPONENTS]
+    text_styles, amount_styles = [], []
+    if people:
+        text_styles = [s.style()] * len(ID_COLUMNS)
+        plain, bold = s.style(fmt=money), s.style(fmt=money, bold=True)
+        amount_styles = [bold if c in ("gross_pay", "net_pay") else plain for c in COMPONENTS]
     no_station = cfg.text("no_station")
 
     def total_row(label: str, people: int, sums: list[Decimal], fill: str, *, top: bool = False) -> None:
@@ -778,15 +803,12 @@ def _grades_sheet(s: _Sheet, result: MonthResult) -> None:
     changes = [m for m in sorted(result.managers, key=group_key)
                if not m.refund_only and (m.grade_next != m.grade_in_effect or m.grade_rule)]
     for m in changes:
-        s.put(row, 1, m.manager_id)
-        s.put(row, 2, m.name)
-        s.put(row, 3, m.station or "")
-        s.put(row, 4, cfg.value("grades", m.grade_in_effect))
+        s.set_row(row, 1, (m.manager_id, m.name, m.station or "", cfg.value("grades", m.grade_in_effect)),
+                  [s.style()] * 4)
         s.put(row, 5, cfg.value("grades", m.grade_next), bold=m.grade_next != m.grade_in_effect)
-        s.put(row, 6, m.grade_rule)
-        s.put(row, 7, fen(m.a3), fmt=str(wbc["plain_money_format"]))
-        s.put(row, 8, round4(m.score_raw), fmt=str(wbc["score_format"]))
-        s.put(row, 9, m.grade_reason, wrap=True)
+        s.set_row(row, 6, (m.grade_rule, fen(m.a3), round4(m.score_raw), m.grade_reason),
+                  (s.style(), s.style(fmt=str(wbc["plain_money_format"])), s.style(fmt=str(wbc["score_format"])),
+                   s.style(wrap=True)))
         row += 1
     if not changes:
         s.put(row, 1, cfg.text("no_grade_changes"), color=GREY)
@@ -828,19 +850,19 @@ def _flags_sheet(s: _Sheet, result: MonthResult) -> None:
               w["text"] // 2, w["text"]])
     row = HEADER_ROW + 1
     flags = cfg.data["flags"]
+    styles: list[int] = []
     for flag, m in flag_rows(result, cfg):
+        if not styles:  # in the order of first use
+            styles = [s.style(bold=True, wrap=True)] + [s.style()] * 6 + [s.style(wrap=True)] * 2
         spec = flags.get(flag, {})
-        s.put(row, 1, cfg.label("flags", flag, "\n") if flag in flags else flag, bold=True, wrap=True)
-        s.put(row, 2, flag)
-        s.put(row, 3, m.manager_id)
-        s.put(row, 4, m.name)
-        s.put(row, 5, m.station or "")
-        s.put(row, 6, cfg.value("positions", m.position))
-        s.put(row, 7, str(spec.get("rules", "")))
         action = spec.get("action") or {}
-        s.put(row, 8, {"zh": action.get("zh", ""), "en": action.get("en", "")}.get(
-            cfg.language, f"{action.get('zh', '')}\n{action.get('en', '')}".strip()), wrap=True)
-        s.put(row, 9, _flag_details(m, str(spec.get("details", "")), result), wrap=True)
+        s.set_row(row, 1, (
+            cfg.label("flags", flag, "\n") if flag in flags else flag, flag, m.manager_id, m.name, m.station or "",
+            cfg.value("positions", m.position), str(spec.get("rules", "")),
+            {"zh": action.get("zh", ""), "en": action.get("en", "")}.get(
+                cfg.language, f"{action.get('zh', '')}\n{action.get('en', '')}".strip()),
+            _flag_details(m, str(spec.get("details", "")), result),
+        ), styles)
         row += 1
     if row == HEADER_ROW + 1:
         s.put(row, 1, cfg.text("no_flags"), color=GREY)
@@ -859,14 +881,12 @@ def _employer_sheet(s: _Sheet, result: MonthResult) -> None:
     s.widths([w["id"], w["name"], w["project"], w["station"], w["money"] + 4, w["money"] + 4, w["money"]])
     row = HEADER_ROW + 1
     people = [m for m in sorted(result.managers, key=group_key) if not m.refund_only]
+    styles: list[int] = []
     for m in people:
-        s.put(row, 1, m.manager_id)
-        s.put(row, 2, m.name)
-        s.put(row, 3, m.project or "")
-        s.put(row, 4, m.station or "")
-        s.put(row, 5, m.employer_social_insurance, fmt=money)
-        s.put(row, 6, m.accident_insurance, fmt=money)
-        s.put(row, 7, m.employer_social_insurance + m.accident_insurance, fmt=money, bold=True)
+        if not styles:  # in the order of first use
+            styles = [s.style()] * 4 + [s.style(fmt=money)] * 2 + [s.style(fmt=money, bold=True)]
+        s.set_row(row, 1, (m.manager_id, m.name, m.project or "", m.station or "", m.employer_social_insurance,
+                           m.accident_insurance, m.employer_social_insurance + m.accident_insurance), styles)
         row += 1
     s.put(row, 2, f"{cfg.text('grand_total')} ({len(people)} {cfg.text('people')})", bold=True, fill=DARK)
     for col, v in ((5, sum((m.employer_social_insurance for m in people), ZERO)),

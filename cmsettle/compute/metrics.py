@@ -179,7 +179,13 @@ class _Clients:
     def positions_of(self, column: pd.Series) -> np.ndarray:
         """For each row of another table's client_id column, the client's position (-1: not a client)."""
         codes, cats = _codes(column)
-        return _lookup(_lookup(self.at, self.lookup.find(cats), -1), codes, -1)
+        return _lookup(self.category_positions(cats), codes, -1)
+
+    def category_positions(self, cats: pd.Index) -> np.ndarray:
+        """The position of each distinct id of another table's client_id column (-1: not a client)."""
+        if cats is self.ids or (len(cats) == len(self.ids) and cats.equals(self.ids)):
+            return self.at  # the same categories (ids read against clients): no hashing at all
+        return _lookup(self.at, self.lookup.find(cats), -1)
 
     def position(self, cid: str) -> int:
         i = self.ids.get_indexer([cid])[0] if len(self.ids) else -1
@@ -237,10 +243,13 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
             a.objects = obj
         book[col] = a
 
-    # Trades: the owner (clients.manager_id at the end of M, D5) and the commission rate of each row.
+    # Trades: the owner (clients.manager_id at the end of M, D5) and the commission rate of each row. Owner
+    # and candidate slot (below) are looked up per distinct client id, then spread to the rows by its code:
+    # one gather of ten million rows each, in int32.
     trades = inputs.trades
-    t_pos = cl.positions_of(trades["client_id"])
-    t_owner = cl.owner_of(t_pos)
+    t_codes, t_cats = _codes(trades["client_id"])
+    t_cat_pos = cl.category_positions(t_cats)
+    t_owner = _lookup(cl.owner_of(t_cat_pos).astype(np.int32), t_codes, -1)
     turnover = _Amounts.of(trades["turnover"])
     rate = _Amounts.of(trades["commission_rate"])
     if rate.ints is not None:
@@ -252,7 +261,11 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     n_rates = max(len(rates), 1)
 
     # M5: turnover summed per (manager, commission rate), then the linear formula applied exactly.
-    key = np.where(t_owner >= 0, t_owner * n_rates + rate_codes, -1)
+    wide = n_mgr * n_rates >= 2**31  # keys beyond int32: int64
+    key = t_owner.astype(np.int64) if wide else t_owner.copy()
+    key *= n_rates
+    key += rate_codes.astype(key.dtype, copy=False)
+    key[t_owner < 0] = -1
     by_key = turnover.sums(key, n_mgr * n_rates)
     rows_per_key = np.bincount(key[key >= 0], minlength=n_mgr * n_rates)
     nr: dict[str, Decimal] = {}
@@ -273,7 +286,7 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     slot = np.full(cl.n, -1, dtype=np.int64)
     slot[candidates] = np.arange(len(candidates))
     # their buy turnover (P5, D8): only the candidates' trade rows are looked at
-    t_slot = _lookup(slot, t_pos, -1)
+    t_slot = _lookup(_lookup(slot.astype(np.int32), t_cat_pos, -1), t_codes, -1)
     rows = np.flatnonzero(_code_of(trades["side"], ("buy",)) & (t_slot >= 0))
     bought, b_slot = turnover.take(rows), t_slot[rows]
     n_cand = len(candidates)

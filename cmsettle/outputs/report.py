@@ -25,6 +25,7 @@ import copy
 import functools
 import io
 import itertools
+import math
 import re
 import unicodedata
 import zipfile
@@ -393,6 +394,7 @@ class _Sheet:
         letters = [""] + [get_column_letter(c) for c in range(1, self.body_columns + 1)]
         texts: dict[str, str] = {}  # a text cell's type and content
         numbers: dict[object, str] = {}
+        zero, minus_zero = ' t="n"><v>0</v></c>', ' t="n"><v>-0</v></c>'  # equal, so not keys of numbers
         out: list[str] = []
         for row in sorted(self.body.keys() | self.heights.keys()):
             height = self.heights.get(row)
@@ -402,7 +404,7 @@ class _Sheet:
                 continue
             out.append(head + ">")
             for col, values, styles in self.cells(row):
-                for value, style in zip(values, styles):
+                for value, style, letter in zip(values, styles, letters[col:col + len(values)]):
                     s = style_attrs[style]
                     if s is None:
                         t = templates[style]
@@ -413,15 +415,15 @@ class _Sheet:
                             content = texts[value] = _text_xml(value)
                     elif value is None:
                         content = ' t="n" />'
+                    elif not value:
+                        content = minus_zero if math.copysign(1.0, value) < 0 else zero  # type: ignore[arg-type]
                     else:
-                        key = value if value else repr(value)  # 0 and -0 are equal but written apart
-                        content = numbers.get(key)
+                        content = numbers.get(value)
                         if content is None:
                             number = "%.16g" % value
-                            content = numbers[key] = (' t="n"><v /></c>' if "n" in number  # nan, inf: as openpyxl
-                                                      else f' t="n"><v>{number}</v></c>')
-                    out.append(f'<c r="{letters[col]}{row}"{s}{content}')
-                    col += 1
+                            content = numbers[value] = (' t="n"><v /></c>' if "n" in number  # nan, inf: as openpyxl
+                                                        else f' t="n"><v>{number}</v></c>')
+                    out.append(f'<c r="{letter}{row}"{s}{content}')
             out.append("</row>")
         return "".join(out)
 

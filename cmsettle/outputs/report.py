@@ -25,7 +25,6 @@ import copy
 import functools
 import io
 import itertools
-import math
 import re
 import unicodedata
 import zipfile
@@ -416,7 +415,7 @@ class _Sheet:
                     elif value is None:
                         content = ' t="n" />'
                     elif not value:
-                        content = minus_zero if math.copysign(1.0, value) < 0 else zero  # type: ignore[arg-type]
+                        content = minus_zero if str(value).startswith("-") else zero
                     else:
                         content = numbers.get(value)
                         if content is None:

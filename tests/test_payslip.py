@@ -179,6 +179,8 @@ def test_the_month_wide_redaction_means_what_one_persons_did(people: list[tuple[
         ours, reference = month.hider(me), _redactor_reference(managers, me)
         for text in texts:
             assert ours(text) == reference(text), (me, text)
+            if month.clean(text):  # nothing of anyone in it: shown as it is on every payslip
+                assert reference(text) == text, (me, text)
 
 
 def test_payslips_do_the_months_work_once_not_once_per_person(march: RunOutcome,
@@ -206,6 +208,113 @@ def test_payslips_do_the_months_work_once_not_once_per_person(march: RunOutcome,
     assert len(out) == len(result.managers)
     assert calls["rule_figures"] == 1 and calls["Redaction"] == 1
     assert calls["everyone"] <= 3, calls
+
+
+def _crowd(result, copies: int):  # noqa: ANN001, ANN202
+    """The month with everyone ``copies`` times (ids 1<id>, 2<id>, ...; the same names and figures)."""
+    copied = range(1, copies + 1)
+    managers = [replace(m, manager_id=f"{k}{m.manager_id}") for k in copied for m in result.managers]
+    lines = [replace(ln, manager_id=f"{k}{ln.manager_id}") for k in copied for ln in result.lines]
+    return replace(result, managers=tuple(managers), lines=tuple(lines))
+
+
+def test_the_template_is_rendered_per_shape_not_per_person(march: RunOutcome,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five times the people: as many template renders and written reasons as for one time (a reason
+    with the same figures is written once), five times the payslips; and they are the ones Jinja2 makes."""
+    import jinja2
+
+    counts: list[dict[str, int]] = []
+    for copies in (1, 5):
+        calls = {"render": 0, "explain": 0}
+        for name, owner in (("render", jinja2.Template), ("make_module", jinja2.Template)):
+            monkeypatch.setattr(owner, name, _counting(calls, "render", getattr(owner, name)))
+        monkeypatch.setattr(payslip_module, "explain", _counting(calls, "explain", payslip_module.explain))
+        result = _crowd(march.result, copies)
+        out = payslips(result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
+        monkeypatch.undo()
+        assert len(out) == copies * len(march.result.managers)
+        counts.append(calls)
+        if copies == 5:  # the clones' payslips: their own id, the same figures, nothing of anyone else
+            for m in march.result.managers:
+                assert out[f"{PAYSLIP_DIR}/3{m.manager_id}.html"].replace(
+                    f"3{m.manager_id}".encode(), m.manager_id.encode()) == slips(march)[m.manager_id].encode()
+    assert counts[0] == counts[1] and 0 < counts[0]["render"] < len(march.result.managers), counts
+
+
+def _counting(calls: dict[str, int], name: str, f):  # noqa: ANN001, ANN202
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls[name] += 1
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def _month(outcome: RunOutcome, cfg=CFG, templates: Path | None = None):  # noqa: ANN001, ANN202
+    from cmsettle import TEMPLATES_DIR
+
+    return payslip_module.PayslipMonth(outcome.result, outcome.rule_set, run_id=outcome.run_id,
+                                       pay_day=outcome.pay_day, cfg=cfg, explanations=load_explanations(),
+                                       templates=templates or TEMPLATES_DIR)
+
+
+def _jinja2(month, m) -> bytes:  # noqa: ANN001
+    return payslip_module.render_payslip(month.context(month.values(m)), month.templates)
+
+
+@pytest.mark.parametrize("language", ["both", "zh", "en"])
+def test_the_stencil_fills_in_what_jinja2_renders(months: list[RunOutcome], language: str) -> None:
+    """Every payslip of the sample months, from the stencil, byte for byte as Jinja2 renders the template
+    for the person; also a leaver, an organisation name, a changed grade, and text that must be escaped."""
+    cfg = parse_config({**CFG.data, "language": language,
+                        "organisation": {"zh": "某证券 <营业部>", "en": "Some & Co's \"branch\""}})
+    for o in months:
+        month = _month(o, cfg)
+        for m in o.result.managers:
+            assert month.html(m) == _jinja2(month, m), (str(o.month), m.manager_id)
+        assert month.stencils
+    o = months[0]
+    m = o.result.managers[1]
+    odd = replace(m, name="A&B <i>", project="x\"y'z", station=None, grade_rule="G<2>",
+                  grade_reason="a3 < 'x' & \"y\"", grade_next="chief", position="intern & <co>",
+                  contract="c'x")
+    lines = tuple(replace(ln, rule=ln.rule + "&<", detail=ln.detail + " <b>'&\"</b>")
+                  if ln.manager_id == m.manager_id else ln for ln in o.result.lines)
+    leaver = replace(o.result.managers[2], refund_only=True, grade_rule="")
+    trainee = replace(o.result.managers[3], grade_in_effect="trainee", grade_next="trainee", grade_rule="")
+    result = replace(o.result, managers=(odd, leaver, trainee, *o.result.managers[4:]), lines=lines)
+    odd_outcome = replace(o, result=result)
+    for language in ("both", "zh", "en"):
+        month = _month(odd_outcome, parse_config({**CFG.data, "language": language}))
+        for m in result.managers[:3]:
+            assert month.html(m) == _jinja2(month, m), (language, m.manager_id)
+        assert month.stencils
+    html = month.html(odd).decode("utf-8")
+    assert "A&amp;B &lt;i&gt;" in html and "&lt;b&gt;&#39;&amp;&#34;&lt;/b&gt;" in html
+
+
+@pytest.mark.parametrize(("station", "shown"), [
+    ("{% if person.station %}{{ person.station }}{% else %}-{% endif %}", b'<td class="v">-</td>'),
+    ("{{ person.station | trim }}", b'<td class="v">Far</td>'),
+    ("{{ person.station | upper }}", b'<td class="v"> FAR </td>'),
+    ("{{ person.station[:2] }}", b'<td class="v"> F</td>'),
+])
+def test_a_template_that_decides_by_a_persons_value_is_rendered_for_each(march: RunOutcome, tmp_path: Path,
+                                                                        station: str, shown: bytes) -> None:
+    """A template testing or changing a value the stencil does not fix: every payslip rendered by Jinja2,
+    the same bytes as Jinja2 makes."""
+    from cmsettle import TEMPLATES_DIR
+
+    (tmp_path / "payslip.css").write_bytes((TEMPLATES_DIR / "payslip.css").read_bytes())
+    text = (TEMPLATES_DIR / "payslip.html.j2").read_text(encoding="utf-8")
+    assert "<td class=\"v\">{{ person.station }}</td>" in text
+    text = text.replace("<td class=\"v\">{{ person.station }}</td>", f"<td class=\"v\">{station}</td>")
+    (tmp_path / "payslip.html.j2").write_text(text, encoding="utf-8")
+    month = _month(march, templates=tmp_path)
+    people = march.result.managers
+    people = (replace(people[0], station=None), replace(people[1], station=" Far "), *people[2:])
+    assert [month.html(m) for m in people] == [_jinja2(month, m) for m in people]
+    assert not month.stencils
+    assert shown in month.html(people[1]) or shown in month.html(people[0])
 
 
 # ---- masking ---------------------------------------------------------------------------------------------

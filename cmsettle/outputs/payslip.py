@@ -15,14 +15,14 @@ from __future__ import annotations
 import functools
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cmsettle import TEMPLATES_DIR
 from cmsettle.compute.lines import AFTER_TAX, COMPONENTS, EARNINGS, PayLine
@@ -93,67 +93,98 @@ def grade_figures(rules: RuleSet, grade: str) -> dict[str, dict[str, str]]:
     """The grade's row of the rule set as percentages (gpct) and money (gmoney)."""
     row = rules.grades.row(grade).model_dump()
     row_num = {k: Decimal(v) for k, v in row.items() if isinstance(v, (int, Decimal))}
-    return {"gpct": {k: _pct(v) for k, v in row_num.items()}, "gmoney": {k: fmt_money(v) for k, v in row_num.items()}}
+    return {"gpct": {k: _pct(v) for k, v in row_num.items()},
+            "gmoney": {k: fmt_money(v) for k, v in row_num.items()}}
 
 
 def person_fields(m: ManagerResult, rules: RuleSet, cfg: ReportConfig, base: Mapping[str, Mapping[str, str]],
-                  grades: dict[str, dict[str, dict[str, str]]] | None = None) -> dict[str, dict[str, Any]]:
+                  grades: dict[str, dict[str, dict[str, str]]] | None = None,
+                  written: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """:func:`figures` in both languages, {"zh": ..., "en": ...}; ``grades`` keeps :func:`grade_figures`
-    per grade for a month of payslips."""
+    per grade for a month of payslips, ``written`` holds figures of the person already written."""
     g = m.grade_in_effect
     if grades is None:
         grades = {}
     if g not in grades:
         grades[g] = grade_figures(rules, g)
     zh, en = cfg.pair("grades", g)
-    common = {
-        **base, "ea": fmt_num(m.ea), "nmv": fmt_money(m.nmv),
-        "nr": fmt_money(m.net_revenue), "avg_assets": fmt_money(m.avg_assets), "a3": fmt_money(m.a3),
-        "score": fmt_num(round4(m.score_raw)), "score_applied": fmt_num(round4(m.score_applied)),
-        "mscore": fmt_num(round1(m.management_score)), **grades[g],
-    }
+    written = written or {}
+    mine = {k: written[k] if k in written else f(m) for k, f in _PERSON_FIELDS.items()}
+    common = {**base, **mine, **grades[g]}
     return {"zh": {**common, "grade": zh}, "en": {**common, "grade": en}}
+
+
+#: a person's figures in the reasons, as written there
+_PERSON_FIELDS: dict[str, Callable[[ManagerResult], str]] = {
+    "ea": lambda m: fmt_num(m.ea), "nmv": lambda m: fmt_money(m.nmv),
+    "nr": lambda m: fmt_money(m.net_revenue), "avg_assets": lambda m: fmt_money(m.avg_assets),
+    "a3": lambda m: fmt_money(m.a3), "score": lambda m: fmt_num(round4(m.score_raw)),
+    "score_applied": lambda m: fmt_num(round4(m.score_applied)),
+    "mscore": lambda m: fmt_num(round1(m.management_score)),
+}
 
 
 def explain(line: PayLine, spec: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """The reason of one line in Chinese and English, {"zh": ..., "en": ...}: ``spec`` is the component's
     entry of explanations.yaml, ``fields`` the :func:`figures` of each language."""
-    fmt = string.Formatter()
     out = {}
+    amount = fmt_money(abs(line.amount))
     for lang in ("zh", "en"):
-        f = dict(fields[lang], amount=fmt_money(abs(line.amount)))
+        f = dict(fields[lang], amount=amount)
         parts = [spec.get("parts", {}).get(r, {}).get(lang) for r in line.rule.split(";") if r]
-        f["parts"] = ("；" if lang == "zh" else "; ").join(fmt.vformat(str(p), (), f) for p in parts if p)
-        text = fmt.vformat(str(spec[lang]), (), f)
+        f["parts"] = ("；" if lang == "zh" else "; ").join(str(p).format_map(f) for p in parts if p)
+        text = str(spec[lang]).format_map(f)
         out[lang] = text[:1].upper() + text[1:]  # an English reason may start with a part ("first ...")
     return out
 
 
 # ---- the next grade -------------------------------------------------------------------------------
 
-def next_grade_text(m: ManagerResult, rules: RuleSet, cfg: ReportConfig) -> dict[str, list[str]]:
-    """What it would take to reach the grade above next month's (G1/G2; for a trainee also G5)."""
-    ps = cfg.data["payslip"]
+def next_grade_text(m: ManagerResult, rules: RuleSet, cfg: ReportConfig,
+                    plans: dict[str, Any] | None = None, a3: str | None = None) -> dict[str, list[str]]:
+    """What it would take to reach the grade above next month's (G1/G2; for a trainee also G5).
+
+    ``plans`` keeps what depends on the grade only, for a month of payslips; ``a3`` is ``fmt_money(m.a3)``
+    when already written."""
     out: dict[str, list[str]] = {"zh": [], "en": []}
     if m.refund_only:
         return out
     g = m.grade_next if m.grade_next in GRADES else m.grade_in_effect
-    i = GRADES.index(g)
+    plan = plans.get(g) if plans is not None else None
+    if plan is None:
+        plan = _next_grade_plan(rules, cfg, g)
+        if plans is not None:
+            plans[g] = plan
+    top, threshold, threshold_text, names, probation = plan
+    if top is not None:
+        return {"zh": [top["zh"]], "en": [top["en"]]}
+    ps = cfg.data["payslip"]
+    gap = threshold - m.a3
+    key = "next_grade" if gap > 0 else "next_grade_reached"
+    a3_text, gap_text = a3 if a3 is not None else fmt_money(m.a3), fmt_money(max(gap, Decimal(0)))
     for lang in ("zh", "en"):
-        if i + 1 >= len(GRADES):
-            out[lang].append(str(ps["top_grade"][lang]))
-            continue
-        target = GRADES[i + 1]
-        name = cfg.pair("grades", target)[0 if lang == "zh" else 1]
-        threshold = rules.grades.row(target).threshold
-        gap = threshold - m.a3
-        key = "next_grade" if gap > 0 else "next_grade_reached"
-        out[lang].append(str(ps[key][lang]).format(grade=name, threshold=fmt_money(threshold),
-                                                   a3=fmt_money(m.a3), gap=fmt_money(max(gap, Decimal(0)))))
-        if g == GRADES[0]:
-            out[lang].append(str(ps["probation"][lang]).format(
-                mean=fmt_num(rules.grading.conversion_mean), grade=name))
+        out[lang].append(str(ps[key][lang]).format(grade=names[lang], threshold=threshold_text, a3=a3_text,
+                                                   gap=gap_text))
+        if probation is not None:
+            out[lang].append(probation[lang])
     return out
+
+
+def _next_grade_plan(rules: RuleSet, cfg: ReportConfig, g: str) -> tuple[Any, ...]:
+    """For :func:`next_grade_text`: (the top grade's text or None, the next grade's threshold, as text, its
+    names, the probation text or None)."""
+    ps = cfg.data["payslip"]
+    i = GRADES.index(g)
+    if i + 1 >= len(GRADES):
+        return {lang: str(ps["top_grade"][lang]) for lang in ("zh", "en")}, None, None, None, None
+    target = GRADES[i + 1]
+    names = dict(zip(("zh", "en"), cfg.pair("grades", target)))
+    threshold = rules.grades.row(target).threshold
+    probation = None
+    if g == GRADES[0]:
+        probation = {lang: str(ps["probation"][lang]).format(mean=fmt_num(rules.grading.conversion_mean),
+                                                             grade=names[lang]) for lang in ("zh", "en")}
+    return None, threshold, fmt_money(threshold), names, probation
 
 
 # ---- nothing about anyone else ------------------------------------------------------------------------
@@ -173,7 +204,7 @@ class Redaction:
     def __init__(self, managers: Sequence[ManagerResult]):
         self.ids = frozenset(m.manager_id for m in managers)
         self.me: dict[str, ManagerResult] = {}
-        self.own_names: dict[str, set[str]] = {}  # manager id -> the names of that id (one, unless ids repeat)
+        self.own_names: dict[str, set[str]] = {}  # manager id -> its names (one, unless ids repeat)
         owners: dict[str, set[str]] = {}
         for m in managers:
             self.me.setdefault(m.manager_id, m)
@@ -189,12 +220,38 @@ class Redaction:
         elif self.tokens:  # a whole token of the ids' characters and lengths: the only tokens that can be ids
             chars = "".join(sorted({c for i in self.ids for c in i}))
             lo, hi = min(map(len, self.ids)), max(map(len, self.ids))
-            self.rx_ids = re.compile(rf"(?<![0-9A-Za-z])[{re.escape(chars)}]{{{lo},{hi}}}(?![0-9A-Za-z])")
+            # (?<![0-9A-Za-z])[chars]{lo,hi}(?![0-9A-Za-z]), written to start with the characters, which
+            # lets the pattern skip to them: the lookbehind checks the character before the first
+            c = re.escape(chars)
+            self.rx_ids = re.compile(rf"[{c}](?<![0-9A-Za-z].)[{c}]{{{lo - 1},{hi - 1}}}(?![0-9A-Za-z])")
         else:  # unusual ids: the general pattern, everyone's (longest first)
             self.rx_ids = re.compile("|".join(rf"(?<![0-9A-Za-z]){re.escape(i)}(?![0-9A-Za-z])"
                                               for i in sorted(self.ids, key=len, reverse=True)))
         starts = "".join(sorted({n[0] for n in self.names}))
         self.rx_starts = re.compile(f"[{re.escape(starts)}]") if starts else None
+        self._clean: dict[str, bool] = {}  # texts seen (formulas repeat: "300.00 × 21/21")
+
+    def clean(self, text: str) -> bool:
+        """Whether a text holds nobody's id or name at all: then every payslip shows it as it is."""
+        try:
+            return self._clean[text]
+        except KeyError:
+            pass
+        self._clean[text] = found = self._is_clean(text)
+        return found
+
+    def _is_clean(self, text: str) -> bool:
+        rx_ids, rx_starts = self.rx_ids, self.rx_starts
+        if rx_ids is not None and rx_ids.search(text):
+            if not self.tokens or any(t in self.ids for t in rx_ids.findall(text)):
+                return False
+        if rx_starts is not None and rx_starts.search(text):
+            names = self.names
+            for mt in rx_starts.finditer(text):
+                i = mt.start()
+                if any(text[i:i + n] in names for n in self.lengths):
+                    return False
+        return True
 
     def hider(self, manager_id: str) -> Callable[[str], str]:
         """A function blotting out every other person's id (as a whole token) and name from a text: ids
@@ -269,6 +326,14 @@ def redactor(result: MonthResult, manager_id: str) -> Callable[[str], str]:
 
 
 # ---- rendering ---------------------------------------------------------------------------------------
+#
+# The template is rendered once per month (per shape below) with a marker standing for each of a person's
+# values; each payslip is then that stencil filled in with the person's values, escaped as Jinja2 would,
+# so 5,000 payslips cost 5,000 string fills rather than 5,000 template renders. The shape is all the
+# template decides by a person's values: a leaver's (refund only), whether the grade changes, whether
+# there is a grade rule, the number of next-grade lines, and per pay line its component, sign and whether
+# it shows a formula. Should the template test any other value of a person, making the stencil fails and
+# every payslip is rendered by Jinja2 itself (render_payslip), as the tests compare the two.
 
 @functools.lru_cache(maxsize=4)
 def _environment(folder: str) -> Environment:
@@ -280,15 +345,31 @@ def _environment(folder: str) -> Environment:
 
 @dataclass(frozen=True)
 class Bilingual:
-    """Labels for the template: ``L(group, key)`` gives marked-up text in the configured language(s)."""
+    """Labels for the template: ``L(group, key)`` gives marked-up text in the configured language(s).
+
+    Each label and pair is marked up once (they are the same on every payslip of a month)."""
 
     cfg: ReportConfig
+    _done: dict[tuple[str, ...], Markup] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, group: str, key: str) -> Markup:
-        zh, en = self.cfg.pair(group, key)
-        return self.both(zh, en)
+        try:
+            return self._done[(group, key)]
+        except KeyError:
+            zh, en = self.cfg.pair(group, key)
+            text = self._done[(group, key)] = self.both(zh, en)
+            return text
 
     def both(self, zh: str, en: str) -> Markup:
+        if type(zh) is not str or type(en) is not str:  # a stencil's markers: not kept
+            return self._markup(zh, en)
+        try:
+            return self._done[("", zh, en)]
+        except KeyError:
+            text = self._done[("", zh, en)] = self._markup(zh, en)
+            return text
+
+    def _markup(self, zh: str, en: str) -> Markup:
         lang = self.cfg.language
         if lang == "zh":
             return Markup('<span class="zh">{}</span>').format(zh)
@@ -297,65 +378,372 @@ class Bilingual:
         return Markup('<span class="zh">{}</span> <span class="en">{}</span>').format(zh, en)
 
 
-class MonthParts:
-    """What every payslip of a month shares, built once per :func:`payslips` call (not once per person:
-    5,000 payslips would otherwise redo the month's work 5,000 times)."""
+FIGURES = ("avg_assets", "a3", "ea", "nmv", "nr", "score", "management_score")  # the figures block, in order
 
-    def __init__(self, result: MonthResult, rule_set: LoadedRuleSet):
+
+class _NoStencil(Exception):
+    """The template decides something by a person's value the stencil does not fix."""
+
+
+def _mark(key: str) -> str:
+    """The marker of a hole in a stencil (hH: upper(), lower() or title() on it would show)."""
+    return f"\x00hH{key}\x00"
+
+
+class _Hole(str):
+    """A marker standing for one value of a person while the stencil is rendered. Its truth is known only
+    where the shape fixes it (``truth``); any other test of it means the stencil cannot stand for everyone."""
+
+    __slots__ = ("key", "truth")
+    key: str
+    truth: bool | None
+
+    def __new__(cls, key: str, truth: bool | None = None) -> _Hole:
+        hole = super().__new__(cls, _mark(key))
+        hole.key, hole.truth = key, truth
+        return hole
+
+    def __bool__(self) -> bool:
+        if self.truth is None:
+            raise _NoStencil(f"the template tests a person's {self.key}")
+        return self.truth
+
+    def _tested(self, *_: object) -> Any:
+        raise _NoStencil(f"the template looks into a person's {self.key}")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _tested  # type: ignore[assignment]
+    __len__ = __iter__ = __getitem__ = __contains__ = __mod__ = _tested  # type: ignore[assignment]
+    __hash__ = str.__hash__
+
+
+for _method in [name for name in dir(str) if not name.startswith("_")]:  # strip(), replace(), isdigit()...
+    setattr(_Hole, _method, _Hole._tested)
+
+
+def _escaper() -> Callable[[Any], str]:
+    """``{{ value }}`` with autoescape, i.e. markupsafe.escape: skipped for a text with nothing to escape,
+    remembered for one with something (a reason with an apostrophe is on many payslips)."""
+    done: dict[str, str] = {}
+
+    def escape_text(value: Any) -> str:
+        if type(value) is not str:
+            return str(escape(value))
+        if not ("&" in value or "<" in value or ">" in value or "'" in value or '"' in value):
+            return value
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = text = str(escape(value))
+            return text
+
+    return escape_text
+
+
+_MARK = re.compile("\x00hH([A-Za-z_][A-Za-z0-9_]*)\x00")
+
+
+class _Stencil:
+    """A text rendered with markers, as the literal pieces between them and the markers' keys:
+    ``fill(values)`` puts the values (already escaped) in their places."""
+
+    __slots__ = ("pieces", "keys", "_n")
+
+    def __init__(self, text: str, holes: set[str]):
+        split = _MARK.split(text)
+        self.pieces, self.keys = split[0::2], split[1::2]
+        if any("\x00" in piece for piece in self.pieces):
+            raise _NoStencil("a marker was changed by the template")
+        if not set(self.keys) <= holes:
+            raise _NoStencil(f"a marker the stencil did not set: {sorted(set(self.keys) - holes)}")
+        self._n = len(split)
+
+    def fill(self, values: Mapping[str, str], escape: Callable[[Any], str] | None = None) -> str:
+        """The text with ``values`` in place (``escape``d first if given)."""
+        out: list[str] = [""] * self._n
+        out[0::2] = self.pieces
+        keys = self.keys
+        out[1::2] = [values[k] for k in keys] if escape is None else [escape(values[k]) for k in keys]
+        return "".join(out)
+
+
+_ROW_HOLES = ("cls", "rule", "amount", "zh", "en", "formula")
+_PAGE_HOLES = ("manager_id", "name", "project", "station", "id_number", "bank_account", "grade_rule",
+               "grade_why")
+_PAIR_HOLES = ("position", "contract", "grade_now", "grade_next")
+_FIGURE_HOLES = tuple(f"figure_{i}" for i in range(len(FIGURES)))
+
+
+def _field_names(text: str) -> set[str] | None:
+    """The top-level names a str.format pattern uses ({p[x.y]} → p), or None if it uses positions."""
+    names: set[str] = set()
+    for _, name, spec, _ in string.Formatter().parse(text):
+        if name is not None:
+            first = re.match(r"[^.\[]*", name).group(0)  # type: ignore[union-attr]
+            if not first or first.isdigit():
+                return None
+            names.add(first)
+        if spec:
+            inner = _field_names(spec)
+            if inner is None:
+                return None
+            names |= inner
+    return names
+
+
+_MONTH_FIELDS = {"p", "pct", "money"}  # the rule set's: the same for everyone
+_GRADE_FIELDS = {"grade", "gpct", "gmoney"}  # the grade in effect's
+
+
+class PayslipMonth:
+    """What every payslip of a month shares, built once per :func:`payslips` call (not once per person:
+    5,000 payslips would otherwise redo the month's work 5,000 times): the index of everyone's ids and
+    names, the rule set's and each grade's figures, the labels, the reasons already written, the stencils.
+    """
+
+    def __init__(self, result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_day: str,
+                 cfg: ReportConfig, explanations: Mapping[str, Any], templates: Path = TEMPLATES_DIR):
+        self.result, self.rule_set, self.rules = result, rule_set, rule_set.rules
+        self.cfg, self.explanations, self.templates = cfg, explanations, templates
         self.redaction = Redaction(result.managers)
-        self.base = rule_figures(rule_set.rules)
+        self.base = rule_figures(self.rules)
         self.grades: dict[str, dict[str, dict[str, str]]] = {}
+        self.L = Bilingual(cfg)
+        org = cfg.data.get("organisation") or {}
+        self.constants = {
+            "L": self.L, "lang": cfg.language, "month": str(result.month), "pay_day": pay_day,
+            "month_end": result.month.last_day.isoformat(), "run_id": run_id, "rule_set_id": rule_set.id,
+            "org": {"zh": str(org.get("zh") or ""), "en": str(org.get("en") or "")},
+        }
+        self._positions, self._contracts = cfg.data["positions"], cfg.data["contracts"]
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        self._why_fields: dict[str, tuple[str, ...] | None] = {}
+        self._formula = {c: spec.get("formula", True) is not False for c, spec in explanations.items()
+                         if isinstance(spec, Mapping)}  # a line shows its formula (not a referral's)
+        self._next_grade: dict[str, Any] = {}
+        self._why: dict[tuple[Any, ...], tuple[str, str, str | None, str | None]] = {}
+        self.stencils = True  # False once the template turns out to decide by a person's value
+        self._pages: dict[tuple[Any, ...], _Stencil] = {}
+        self._rows: dict[tuple[str, bool, bool], _Stencil] = {}
+        self._module: Any = None
+        self._escape = _escaper()
+
+    # -- one person's values --------------------------------------------------------------------------
+
+    def _pair(self, group: str, key: str) -> tuple[str, str]:
+        try:
+            return self._pairs[(group, key)]
+        except KeyError:
+            data = {"positions": self._positions, "contracts": self._contracts}.get(group)
+            pair = self.cfg.pair(group, key) if data is None or key in data else (key, key)
+            self._pairs[(group, key)] = pair
+            return pair
+
+    def _reason_fields(self, component: str) -> tuple[str, ...] | None:
+        """The person's figures a component's reason uses, so that a reason once written serves everyone
+        with the same figures (None: written afresh for each line)."""
+        if component not in self._why_fields:
+            spec = self.explanations[component]
+            texts = [spec.get("zh"), spec.get("en")] + [
+                t for part in (spec.get("parts") or {}).values() if isinstance(part, Mapping)
+                for t in (part.get("zh"), part.get("en"))]
+            names: set[str] | None = set()
+            for t in texts:
+                found = _field_names(str(t)) if t else set()
+                if found is None or names is None:
+                    names = None
+                    break
+                names |= found
+            if names is not None:
+                names -= _MONTH_FIELDS | {"parts"}
+                if not names <= _GRADE_FIELDS | set(_PERSON_FIELDS) | {"amount"}:
+                    names = None  # a name no one has: explain() says so
+            self._why_fields[component] = None if names is None else tuple(sorted(names))
+        return self._why_fields[component]
+
+    def values(self, m: ManagerResult) -> dict[str, Any]:
+        """Everything of one person a payslip shows (:meth:`context` makes it the template's context)."""
+        mid, g = m.manager_id, m.grade_in_effect
+        clean, whys, explanations = self.redaction.clean, self._why, self.explanations
+        hider: list[Callable[[str], str]] = []
+
+        def hide(text: str) -> str:
+            if clean(text):
+                return text
+            if not hider:
+                hider.append(self.redaction.hider(mid))
+            return hider[0](text)
+
+        figs = {"ea": fmt_num(m.ea), "nmv": fmt_money(m.nmv), "nr": fmt_money(m.net_revenue),
+                "avg_assets": fmt_money(m.avg_assets), "a3": fmt_money(m.a3)}
+        fields: list[dict[str, dict[str, Any]]] = []
+
+        def figure(name: str, ln: PayLine) -> str:
+            if name in _GRADE_FIELDS:
+                return g
+            if name == "amount":
+                return fmt_money(abs(ln.amount))
+            if name not in figs:
+                figs[name] = _PERSON_FIELDS[name](m)
+            return figs[name]
+
+        def row(ln: PayLine, cls: str = "") -> dict[str, Any]:
+            c = ln.component
+            names = self._why_fields[c] if c in self._why_fields else self._reason_fields(c)
+            if names is None:
+                key = None
+            else:
+                key = (c, ln.rule, *(figure(n, ln) for n in names)) if names else (c, ln.rule)
+            why = whys.get(key) if key is not None else None
+            if why is None:
+                if not fields:
+                    fields.append(person_fields(m, self.rules, self.cfg, self.base, self.grades, figs))
+                text = explain(ln, explanations[c], fields[0])
+                zh, en = text["zh"], text["en"]
+                why = (zh, en, zh if clean(zh) else None, en if clean(en) else None)
+                if key is not None:
+                    whys[key] = why
+            formula = ln.detail if self._formula[c] else ""
+            return {"component": c, "cls": cls, "amount": fmt_money(ln.amount), "negative": ln.amount < 0,
+                    "rule": ln.rule, "zh": why[2] if why[2] is not None else hide(why[0]),
+                    "en": why[3] if why[3] is not None else hide(why[1]),
+                    "formula": hide(formula) if formula else ""}
+
+        by = {ln.component: ln for ln in self.result.lines_of(mid)}
+        earnings = [row(by[c]) for c in EARNINGS if c in by]
+        after_tax = [row(by[c]) for c in AFTER_TAX if c in by]
+        if "gross_pay" in by:
+            earnings.append(row(by["gross_pay"], "total"))
+        if "net_pay" in by:
+            after_tax.append(row(by["net_pay"], "net"))
+        to_next = next_grade_text(m, self.rules, self.cfg, self._next_grade, figs["a3"])
+        return {
+            "manager_id": mid, "name": m.name, "project": m.project or "", "station": m.station or "",
+            "position": self._pair("positions", m.position), "contract": self._pair("contracts", m.contract),
+            "id_number": mask_id_number(m.id_number), "bank_account": mask_account(m.bank_account),
+            "refund_only": m.refund_only, "earnings": earnings, "after_tax": after_tax,
+            "figures": [figs["avg_assets"], figs["a3"], figs["ea"], figs["nmv"], figs["nr"],
+                        f"{round4(m.score_raw):.4f} / {round4(m.score_applied):.4f}",
+                        f"{round1(m.management_score):.1f}"],
+            "grade_now": self._pair("grades", g), "grade_next": self._pair("grades", m.grade_next),
+            "changed": m.grade_next != g, "grade_rule": m.grade_rule,
+            "grade_why": hide(m.grade_reason), "to_next_zh": to_next["zh"], "to_next_en": to_next["en"],
+        }
+
+    def context(self, v: Mapping[str, Any]) -> dict[str, Any]:
+        """The template's context from :meth:`values` (or from the stencil's markers)."""
+        return {
+            **self.constants,
+            "person": {"manager_id": v["manager_id"], "name": v["name"], "project": v["project"],
+                       "station": v["station"], "position": v["position"], "contract": v["contract"],
+                       "id_number": v["id_number"], "bank_account": v["bank_account"]},
+            "refund_only": v["refund_only"], "earnings": v["earnings"], "after_tax": v["after_tax"],
+            "figures": list(zip(FIGURES, v["figures"])),
+            "grade": {"now": v["grade_now"], "next": v["grade_next"], "changed": v["changed"],
+                      "rule": v["grade_rule"], "why": v["grade_why"],
+                      "to_next": {"zh": v["to_next_zh"], "en": v["to_next_en"]}},
+        }
+
+    # -- the stencils ---------------------------------------------------------------------------------
+
+    def _template(self) -> Any:
+        return _environment(str(self.templates)).get_template(TEMPLATE)
+
+    @staticmethod
+    def _probe_row(prefix: str, component: str, negative: bool, formula: bool) -> dict[str, Any]:
+        return {"component": component, "negative": negative,
+                **{k: _Hole(prefix + k, True if k == "formula" and formula else None) for k in _ROW_HOLES},
+                **({} if formula else {"formula": ""})}
+
+    def _page(self, shape: tuple[Any, ...]) -> _Stencil:
+        """The page's stencil for one shape: person's values as fields, each table's rows as one field."""
+        refund_only, changed, rule, n_next = shape
+        probe_rows = {"earnings": self._probe_row("e_", EARNINGS[0], False, True),
+                      "after_tax": self._probe_row("a_", AFTER_TAX[0], False, True)}
+        v = {
+            **{k: _Hole(k) for k in _PAGE_HOLES if k != "grade_rule"},
+            **{k: (_Hole(k + "_zh"), _Hole(k + "_en")) for k in _PAIR_HOLES},
+            "refund_only": refund_only, "changed": changed,
+            "grade_rule": _Hole("grade_rule", True) if rule else "",
+            "figures": [_Hole(f"figure_{i}") for i in range(len(FIGURES))],
+            "to_next_zh": [_Hole(f"next_zh_{i}") for i in range(n_next)],
+            "to_next_en": [_Hole(f"next_en_{i}") for i in range(n_next)],
+            "earnings": [probe_rows["earnings"]], "after_tax": [probe_rows["after_tax"]],
+        }
+        module = self._template().make_module(self.context(v))
+        if self._module is None:
+            self._module = module
+        text = str(module)
+        for table, probe in probe_rows.items():
+            rows = str(module.line_row(probe))
+            if text.count(rows) != 1:
+                raise _NoStencil(f"the rows of {table} are not where the stencil looks for them")
+            text = text.replace(rows, _mark(f"rows_{table}"))
+        holes = {h.key for h in v.values() if isinstance(h, _Hole)} | {
+            h.key for k in _PAIR_HOLES for h in v[k]} | {
+            h.key for k in ("figures", "to_next_zh", "to_next_en") for h in v[k]} | {
+            "rows_earnings", "rows_after_tax"}
+        return _Stencil(text, holes)
+
+    def _row(self, shape: tuple[str, bool, bool]) -> _Stencil:
+        if self._module is None:
+            self._page((False, False, False, 0))
+        component, negative, formula = shape
+        return _Stencil(str(self._module.line_row(self._probe_row("", component, negative, formula))),
+                        set(_ROW_HOLES))
+
+    def fill(self, v: Mapping[str, Any]) -> str:
+        """The payslip from the stencils (:meth:`values` of one person)."""
+        e = self._escape
+        rows = {}
+        for table in ("earnings", "after_tax"):
+            out = []
+            for r in v[table]:
+                shape = (r["component"], r["negative"], bool(r["formula"]))
+                pattern = self._rows.get(shape)
+                if pattern is None:
+                    pattern = self._rows[shape] = self._row(shape)
+                out.append(pattern.fill(r, e))
+            rows[table] = "".join(out)
+        to_next_zh, to_next_en = v["to_next_zh"], v["to_next_en"]
+        shape = (bool(v["refund_only"]), bool(v["changed"]), bool(v["grade_rule"]), len(to_next_zh))
+        page = self._pages.get(shape)
+        if page is None:
+            page = self._pages[shape] = self._page(shape)
+        values = {k: e(v[k]) for k in _PAGE_HOLES}
+        for k in _PAIR_HOLES:
+            values[k + "_zh"], values[k + "_en"] = e(v[k][0]), e(v[k][1])
+        values.update(zip(_FIGURE_HOLES, map(e, v["figures"])))
+        for i, (zh, en) in enumerate(zip(to_next_zh, to_next_en)):
+            values[f"next_zh_{i}"], values[f"next_en_{i}"] = e(zh), e(en)
+        values["rows_earnings"], values["rows_after_tax"] = rows["earnings"], rows["after_tax"]
+        return page.fill(values)
+
+    def html(self, m: ManagerResult) -> bytes:
+        """One person's payslip: from the stencils, or rendered by Jinja2 if they cannot stand for it. The
+        first payslip made with a new stencil is rendered by Jinja2 as well, and must come out the same."""
+        v = self.values(m)
+        if self.stencils:
+            made = len(self._pages) + len(self._rows)
+            try:
+                html = self.fill(v).encode("utf-8")
+            except _NoStencil:
+                self.stencils = False
+            else:
+                if len(self._pages) + len(self._rows) == made:
+                    return html
+                plain = render_payslip(self.context(v), self.templates)
+                self.stencils = html == plain
+                return plain
+        return render_payslip(self.context(v), self.templates)
 
 
 def payslip_context(m: ManagerResult, result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str,
                     pay_day: str, cfg: ReportConfig, explanations: Mapping[str, Any],
-                    parts: MonthParts | None = None) -> dict[str, Any]:
-    rules = rule_set.rules
-    parts = parts or MonthParts(result, rule_set)
-    hide = parts.redaction.hider(m.manager_id)
-    lines = result.lines_of(m.manager_id)
-    fields = person_fields(m, rules, cfg, parts.base, parts.grades)
-
-    def row(ln: PayLine) -> dict[str, Any]:
-        why = explain(ln, explanations[ln.component], fields)
-        show_formula = explanations[ln.component].get("formula", True) is not False
-        return {"component": ln.component, "amount": fmt_money(ln.amount), "negative": ln.amount < 0,
-                "rule": ln.rule, "zh": hide(why["zh"]), "en": hide(why["en"]),
-                "formula": hide(ln.detail) if show_formula and ln.detail else ""}
-
-    by = {ln.component: ln for ln in lines}
-    earnings = [row(by[c]) for c in EARNINGS if c in by]
-    after_tax = [row(by[c]) for c in AFTER_TAX if c in by]
-    org = cfg.data.get("organisation") or {}
-    return {
-        "L": Bilingual(cfg), "lang": cfg.language, "month": str(result.month), "pay_day": pay_day,
-        "month_end": result.month.last_day.isoformat(),
-        "run_id": run_id, "rule_set_id": rule_set.id,
-        "org": {"zh": str(org.get("zh") or ""), "en": str(org.get("en") or "")},
-        "person": {
-            "manager_id": m.manager_id, "name": m.name, "project": m.project or "", "station": m.station or "",
-            "position": cfg.pair("positions", m.position) if m.position in cfg.data["positions"] else (
-                m.position, m.position),
-            "contract": cfg.pair("contracts", m.contract) if m.contract in cfg.data["contracts"] else (
-                m.contract, m.contract),
-            "id_number": mask_id_number(m.id_number), "bank_account": mask_account(m.bank_account),
-        },
-        "refund_only": m.refund_only,
-        "earnings": earnings, "after_tax": after_tax,
-        "gross": row(by["gross_pay"]) if "gross_pay" in by else None,
-        "net": row(by["net_pay"]) if "net_pay" in by else None,
-        "figures": [
-            ("avg_assets", fmt_money(m.avg_assets)), ("a3", fmt_money(m.a3)), ("ea", fmt_num(m.ea)),
-            ("nmv", fmt_money(m.nmv)), ("nr", fmt_money(m.net_revenue)),
-            ("score", f"{round4(m.score_raw):.4f} / {round4(m.score_applied):.4f}"),
-            ("management_score", f"{round1(m.management_score):.1f}"),
-        ],
-        "grade": {
-            "now": cfg.pair("grades", m.grade_in_effect), "next": cfg.pair("grades", m.grade_next),
-            "changed": m.grade_next != m.grade_in_effect, "rule": m.grade_rule, "why": hide(m.grade_reason),
-            "to_next": next_grade_text(m, rules, cfg),
-        },
-    }
+                    month: PayslipMonth | None = None) -> dict[str, Any]:
+    """One person's context for templates/payslip.html.j2."""
+    month = month or PayslipMonth(result, rule_set, run_id=run_id, pay_day=pay_day, cfg=cfg,
+                                  explanations=explanations)
+    return month.context(month.values(m))
 
 
 def render_payslip(context: Mapping[str, Any], templates: Path = TEMPLATES_DIR) -> bytes:
@@ -387,11 +775,11 @@ def payslips(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_d
     if pdf is None:
         pdf = str(cfg.data["payslip"].get("pdf", "auto")) == "auto" and weasyprint_available()
     with_pdf = pdf
-    parts = MonthParts(result, rule_set)
+    month = PayslipMonth(result, rule_set, run_id=run_id, pay_day=pay_day, cfg=cfg, explanations=explanations,
+                         templates=templates)
     out: dict[str, bytes] = {}
     for m in result.managers:
-        html = render_payslip(payslip_context(m, result, rule_set, run_id=run_id, pay_day=pay_day, cfg=cfg,
-                                              explanations=explanations, parts=parts), templates)
+        html = month.html(m)
         out[f"{PAYSLIP_DIR}/{m.manager_id}.html"] = html
         if with_pdf:
             out[f"{PAYSLIP_DIR}/{m.manager_id}.pdf"] = html_to_pdf(html, templates)

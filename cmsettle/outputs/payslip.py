@@ -444,29 +444,30 @@ _MARK = re.compile("\x00hH([A-Za-z_][A-Za-z0-9_]*)\x00")
 
 class _Stencil:
     """A text rendered with markers, as the literal pieces between them and the markers' keys:
-    ``fill(values)`` puts the values (already escaped) in their places."""
+    ``fill(values)`` puts the values in their places, escaped but for the keys in ``raw`` (values that are
+    HTML already, or texts that never hold anything to escape)."""
 
-    __slots__ = ("pieces", "keys", "_n")
+    __slots__ = ("pieces", "keys", "_plan", "_n")
 
-    def __init__(self, text: str, holes: set[str]):
+    def __init__(self, text: str, holes: set[str], raw: frozenset[str] = frozenset()):
         split = _MARK.split(text)
         self.pieces, self.keys = split[0::2], split[1::2]
         if any("\x00" in piece for piece in self.pieces):
             raise _NoStencil("a marker was changed by the template")
         if not set(self.keys) <= holes:
             raise _NoStencil(f"a marker the stencil did not set: {sorted(set(self.keys) - holes)}")
+        self._plan = [(k, k in raw) for k in self.keys]
         self._n = len(split)
 
-    def fill(self, values: Mapping[str, str], escape: Callable[[Any], str] | None = None) -> str:
-        """The text with ``values`` in place (``escape``d first if given)."""
+    def fill(self, values: Mapping[str, Any], escape: Callable[[Any], str]) -> str:
         out: list[str] = [""] * self._n
         out[0::2] = self.pieces
-        keys = self.keys
-        out[1::2] = [values[k] for k in keys] if escape is None else [escape(values[k]) for k in keys]
+        out[1::2] = [values[k] if raw else escape(values[k]) for k, raw in self._plan]
         return "".join(out)
 
 
 _ROW_HOLES = ("cls", "rule", "amount", "zh", "en", "formula")
+_ROW_SAFE = frozenset({"cls", "amount"})  # "", "total" or "net"; fmt_money's digits, sign, "," and "."
 _PAGE_HOLES = ("manager_id", "name", "project", "station", "id_number", "bank_account", "grade_rule",
                "grade_why")
 _PAIR_HOLES = ("position", "contract", "grade_now", "grade_next")
@@ -521,6 +522,7 @@ class PayslipMonth:
                          if isinstance(spec, Mapping)}  # a line shows its formula (not a referral's)
         self._next_grade: dict[str, Any] = {}
         self._why: dict[tuple[Any, ...], tuple[str, str, str | None, str | None]] = {}
+        self._lines: dict[tuple[Any, ...], dict[str, Any]] = {}  # rows that are the same on many payslips
         self.stencils = True  # False once the template turns out to decide by a person's value
         self._pages: dict[tuple[Any, ...], _Stencil] = {}
         self._rows: dict[tuple[str, bool, bool], _Stencil] = {}
@@ -563,7 +565,7 @@ class PayslipMonth:
     def values(self, m: ManagerResult) -> dict[str, Any]:
         """Everything of one person a payslip shows (:meth:`context` makes it the template's context)."""
         mid, g = m.manager_id, m.grade_in_effect
-        clean, whys, explanations = self.redaction.clean, self._why, self.explanations
+        clean, whys, explanations, shared = self.redaction.clean, self._why, self.explanations, self._lines
         hider: list[Callable[[str], str]] = []
 
         def hide(text: str) -> str:
@@ -593,6 +595,12 @@ class PayslipMonth:
                 key = None
             else:
                 key = (c, ln.rule, *(figure(n, ln) for n in names)) if names else (c, ln.rule)
+            amount = ln.amount
+            if key is not None:  # a line like one already shown, to someone else, with nothing to blot out
+                same = (key, cls, amount, amount.is_signed(), ln.detail)  # -0.00 == 0.00, shown apart
+                r = shared.get(same)
+                if r is not None:
+                    return r
             why = whys.get(key) if key is not None else None
             if why is None:
                 if not fields:
@@ -603,10 +611,14 @@ class PayslipMonth:
                 if key is not None:
                     whys[key] = why
             formula = ln.detail if self._formula[c] else ""
-            return {"component": c, "cls": cls, "amount": fmt_money(ln.amount), "negative": ln.amount < 0,
-                    "rule": ln.rule, "zh": why[2] if why[2] is not None else hide(why[0]),
-                    "en": why[3] if why[3] is not None else hide(why[1]),
-                    "formula": hide(formula) if formula else ""}
+            clean_formula = not formula or clean(formula)
+            r = {"component": c, "cls": cls, "amount": fmt_money(amount), "negative": amount < 0,
+                 "rule": ln.rule, "zh": why[2] if why[2] is not None else hide(why[0]),
+                 "en": why[3] if why[3] is not None else hide(why[1]),
+                 "formula": formula if clean_formula else hide(formula)}
+            if key is not None and clean_formula and why[2] is not None and why[3] is not None:
+                shared[same] = r
+            return r
 
         by = {ln.component: ln for ln in self.result.lines_of(mid)}
         earnings = [row(by[c]) for c in EARNINGS if c in by]
@@ -682,14 +694,14 @@ class PayslipMonth:
             h.key for k in _PAIR_HOLES for h in v[k]} | {
             h.key for k in ("figures", "to_next_zh", "to_next_en") for h in v[k]} | {
             "rows_earnings", "rows_after_tax"}
-        return _Stencil(text, holes)
+        return _Stencil(text, holes, frozenset({"rows_earnings", "rows_after_tax"}))
 
     def _row(self, shape: tuple[str, bool, bool]) -> _Stencil:
         if self._module is None:
             self._page((False, False, False, 0))
         component, negative, formula = shape
         return _Stencil(str(self._module.line_row(self._probe_row("", component, negative, formula))),
-                        set(_ROW_HOLES))
+                        set(_ROW_HOLES), _ROW_SAFE)
 
     def fill(self, v: Mapping[str, Any]) -> str:
         """The payslip from the stencils (:meth:`values` of one person)."""
@@ -698,25 +710,28 @@ class PayslipMonth:
         for table in ("earnings", "after_tax"):
             out = []
             for r in v[table]:
-                shape = (r["component"], r["negative"], bool(r["formula"]))
-                pattern = self._rows.get(shape)
-                if pattern is None:
-                    pattern = self._rows[shape] = self._row(shape)
-                out.append(pattern.fill(r, e))
+                html = r.get("html")  # a row shared by many payslips is filled in once
+                if html is None:
+                    shape = (r["component"], r["negative"], bool(r["formula"]))
+                    pattern = self._rows.get(shape)
+                    if pattern is None:
+                        pattern = self._rows[shape] = self._row(shape)
+                    html = r["html"] = pattern.fill(r, e)
+                out.append(html)
             rows[table] = "".join(out)
         to_next_zh, to_next_en = v["to_next_zh"], v["to_next_en"]
         shape = (bool(v["refund_only"]), bool(v["changed"]), bool(v["grade_rule"]), len(to_next_zh))
         page = self._pages.get(shape)
         if page is None:
             page = self._pages[shape] = self._page(shape)
-        values = {k: e(v[k]) for k in _PAGE_HOLES}
+        values = {k: v[k] for k in _PAGE_HOLES}
         for k in _PAIR_HOLES:
-            values[k + "_zh"], values[k + "_en"] = e(v[k][0]), e(v[k][1])
-        values.update(zip(_FIGURE_HOLES, map(e, v["figures"])))
+            values[k + "_zh"], values[k + "_en"] = v[k]
+        values.update(zip(_FIGURE_HOLES, v["figures"]))
         for i, (zh, en) in enumerate(zip(to_next_zh, to_next_en)):
-            values[f"next_zh_{i}"], values[f"next_en_{i}"] = e(zh), e(en)
+            values[f"next_zh_{i}"], values[f"next_en_{i}"] = zh, en
         values["rows_earnings"], values["rows_after_tax"] = rows["earnings"], rows["after_tax"]
-        return page.fill(values)
+        return page.fill(values, e)
 
     def html(self, m: ManagerResult) -> bytes:
         """One person's payslip: from the stencils, or rendered by Jinja2 if they cannot stand for it. The

@@ -491,8 +491,38 @@ def _field_names(text: str) -> set[str] | None:
     return names
 
 
+def _written_in(pattern: str, fixed: Mapping[str, Any], left: set[str],
+                inner: Mapping[str, str] | None = None) -> str | None:
+    """A str.format pattern with the fields from ``fixed`` written in and those named in ``left`` left as
+    fields: ``_written_in(p, fixed, left).format_map(rest) == p.format_map({**fixed, **rest})``. ``inner``:
+    patterns to put in place of fields (already such patterns). None where that cannot be done exactly
+    (a left field in a format spec, an inner field with a conversion or spec)."""
+    out = []
+    for literal, name, spec, conversion in string.Formatter().parse(pattern):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        top = re.match(r"[^.\[]*", name).group(0)  # type: ignore[union-attr]
+        field = "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
+        if inner is not None and top in inner:
+            if name != top or conversion or spec:
+                return None
+            out.append(inner[top])
+        elif top in left:
+            if spec and "{" in spec:
+                return None
+            out.append(field)
+        else:
+            try:
+                out.append(field.format_map(fixed).replace("{", "{{").replace("}", "}}"))
+            except (KeyError, AttributeError, IndexError, TypeError, ValueError):
+                return None  # as explain() would fail, let it
+    return "".join(out)
+
+
 _MONTH_FIELDS = {"p", "pct", "money"}  # the rule set's: the same for everyone
 _GRADE_FIELDS = {"grade", "gpct", "gmoney"}  # the grade in effect's
+_OWN_FIELDS = {*_PERSON_FIELDS, "amount"}  # the person's (and the line's)
 
 
 class PayslipMonth:
@@ -522,6 +552,7 @@ class PayslipMonth:
                          if isinstance(spec, Mapping)}  # a line shows its formula (not a referral's)
         self._next_grade: dict[str, Any] = {}
         self._why: dict[tuple[Any, ...], tuple[str, str, str | None, str | None]] = {}
+        self._patterns: dict[tuple[str, str, str], tuple[str, str] | None] = {}
         self._lines: dict[tuple[Any, ...], dict[str, Any]] = {}  # rows that are the same on many payslips
         self.stencils = True  # False once the template turns out to decide by a person's value
         self._pages: dict[tuple[Any, ...], _Stencil] = {}
@@ -561,6 +592,32 @@ class PayslipMonth:
                     names = None  # a name no one has: explain() says so
             self._why_fields[component] = None if names is None else tuple(sorted(names))
         return self._why_fields[component]
+
+    def _reason_patterns(self, component: str, rule: str, grade: str) -> tuple[str, str] | None:
+        """The reason of a line in both languages as patterns with everything but the person's own figures
+        written in (see :func:`explain`), once per component, rule and grade; None: explain() writes it."""
+        key = (component, rule, grade)
+        if key not in self._patterns:
+            self._patterns[key] = self._write_reason_patterns(component, rule, grade)
+        return self._patterns[key]
+
+    def _write_reason_patterns(self, component: str, rule: str, grade: str) -> tuple[str, str] | None:
+        spec, patterns = self.explanations[component], []
+        if grade not in self.grades:
+            self.grades[grade] = grade_figures(self.rules, grade)
+        for lang, label in zip(("zh", "en"), self._pair("grades", grade)):
+            fixed = {**self.base, **self.grades[grade], "grade": label}  # as explain() has them
+            parts = [spec.get("parts", {}).get(r, {}).get(lang) for r in rule.split(";") if r]
+            written = [_written_in(str(p), fixed, _OWN_FIELDS) for p in parts if p]
+            if None in written:
+                return None
+            sep = "；" if lang == "zh" else "; "
+            inner = {"parts": sep.join(w for w in written if w is not None)}
+            pattern = _written_in(str(spec[lang]), fixed, _OWN_FIELDS, inner)
+            if pattern is None:
+                return None
+            patterns.append(pattern)
+        return patterns[0], patterns[1]
 
     def values(self, m: ManagerResult) -> dict[str, Any]:
         """Everything of one person a payslip shows (:meth:`context` makes it the template's context)."""
@@ -603,10 +660,16 @@ class PayslipMonth:
                     return r
             why = whys.get(key) if key is not None else None
             if why is None:
-                if not fields:
-                    fields.append(person_fields(m, self.rules, self.cfg, self.base, self.grades, figs))
-                text = explain(ln, explanations[c], fields[0])
-                zh, en = text["zh"], text["en"]
+                patterns = self._reason_patterns(c, ln.rule, g) if key is not None else None
+                if patterns is not None:  # the person's figures into the reason written for the grade
+                    own = {n: v for n, v in zip(names, key[2:]) if n in _OWN_FIELDS}  # type: ignore[arg-type]
+                    zh, en = (p.format_map(own) for p in patterns)
+                    zh, en = zh[:1].upper() + zh[1:], en[:1].upper() + en[1:]
+                else:
+                    if not fields:
+                        fields.append(person_fields(m, self.rules, self.cfg, self.base, self.grades, figs))
+                    text = explain(ln, explanations[c], fields[0])
+                    zh, en = text["zh"], text["en"]
                 why = (zh, en, zh if clean(zh) else None, en if clean(en) else None)
                 if key is not None:
                     whys[key] = why

@@ -118,6 +118,24 @@ def test_the_referral_formula_naming_the_referred_person_is_left_out(march: RunO
     assert "800030" in referral.detail  # the formula in pay_lines.csv does name them
 
 
+def test_a_formula_naming_two_people_shows_each_only_themselves(march: RunOutcome) -> None:
+    """The same formula (and grade reason) on two payslips, naming both people: each sees their own id and
+    name and the other's blotted out (a line alike on many payslips is shared only when it names nobody)."""
+    a, b = march.result.managers[0], march.result.managers[1]
+    text = f"{a.manager_id} {a.name} / {b.manager_id} {b.name}"
+    both = (a.manager_id, b.manager_id)
+    lines = tuple(replace(ln, detail=text) if ln.component == "net_pay" and ln.manager_id in both else ln
+                  for ln in march.result.lines)
+    managers = tuple(replace(m, grade_reason=text) if m in (a, b) else m for m in march.result.managers)
+    result = replace(march.result, lines=lines, managers=managers)
+    out = payslips(result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
+    for me, other in ((a, b), (b, a)):
+        html = out[f"{PAYSLIP_DIR}/{me.manager_id}.html"].decode("utf-8")
+        shown = f"{me.manager_id} {me.name} / {HIDDEN} {HIDDEN}" if me is a else (
+            f"{HIDDEN} {HIDDEN} / {me.manager_id} {me.name}")
+        assert html.count(shown) == 2 and other.name not in html and not whole(other.manager_id).search(html)
+
+
 def test_redactor_blots_out_other_ids_and_names(march: RunOutcome) -> None:
     hide = redactor(march.result, "800002")
     assert hide("800030 (manager) referred; 李卫静; 1800030; 800002 于怡") == (

@@ -332,8 +332,9 @@ def redactor(result: MonthResult, manager_id: str) -> Callable[[str], str]:
 # so 5,000 payslips cost 5,000 string fills rather than 5,000 template renders. The shape is all the
 # template decides by a person's values: a leaver's (refund only), whether the grade changes, whether
 # there is a grade rule, the number of next-grade lines, and per pay line its component, sign and whether
-# it shows a formula. Should the template test any other value of a person, making the stencil fails and
-# every payslip is rendered by Jinja2 itself (render_payslip), as the tests compare the two.
+# it shows a formula. Should the template test, measure or change any other value of a person (an if, a
+# filter), making the stencil fails; and the first payslip made from each new stencil is also rendered by
+# Jinja2 and must come out the same. Failing either, every payslip is rendered by Jinja2 (render_payslip).
 
 @functools.lru_cache(maxsize=4)
 def _environment(folder: str) -> Environment:

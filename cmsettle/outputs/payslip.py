@@ -419,6 +419,7 @@ class _Hole(str):
 
 for _method in [name for name in dir(str) if not name.startswith("_")]:  # strip(), replace(), isdigit()...
     setattr(_Hole, _method, _Hole._tested)
+del _method
 
 
 def _escaper() -> Callable[[Any], str]:

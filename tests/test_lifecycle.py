@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -43,8 +44,15 @@ PG_URL = os.environ.get("CMSETTLE_TEST_PG_URL")
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+    with empty_database(request.param, tmp_path / "ledger.db") as url:
+        yield url
+
+
+@contextmanager
+def empty_database(kind: str, sqlite_file: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file, or a fresh schema of the PostgreSQL test server."""
+    if kind == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     if not PG_URL:
         pytest.skip("PostgreSQL not available: set CMSETTLE_TEST_PG_URL")
@@ -135,6 +143,53 @@ def test_head_revision_constant_is_alembics_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(db.MIGRATIONS))
     assert ScriptDirectory.from_config(cfg).get_current_head() == db.HEAD_REVISION
+
+
+def _schema(url: str) -> dict:
+    """Everything reflection sees of a ledger's schema: tables, columns, keys, indexes, constraints."""
+    engine = create_engine(url)
+    try:
+        insp = inspect(engine)
+        out = {}
+        for t in sorted(insp.get_table_names()):
+            out[t] = {
+                "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default"), c.get("autoincrement"))
+                            for c in insp.get_columns(t)],
+                "pk": insp.get_pk_constraint(t)["constrained_columns"],
+                "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]),
+                               tuple(sorted(f.get("options", {}).items()))) for f in insp.get_foreign_keys(t)),
+                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                                  for i in insp.get_indexes(t)),
+                "unique": sorted((u["name"], tuple(u["column_names"])) for u in insp.get_unique_constraints(t)),
+            }
+        with engine.connect() as conn:
+            out["version"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        return out
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_new_ledger_gets_the_schema_the_migrations_build(kind: str, tmp_path: Path) -> None:
+    """Ledger.open on an empty database creates tables.py's schema and stamps the head without Alembic; the
+    same database built by running every Alembic migration is the same, table by table."""
+    from alembic import command
+    from alembic.config import Config
+
+    from cmsettle.ledger import db
+
+    with empty_database(kind, tmp_path / "direct.db") as direct, \
+            empty_database(kind, tmp_path / "migrated.db") as migrated:
+        Ledger.open(direct).dispose()
+        engine = create_engine(migrated)
+        cfg = Config()
+        cfg.set_main_option("script_location", str(db.MIGRATIONS))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        engine.dispose()
+        assert _schema(direct) == _schema(migrated)
+        assert _schema(direct)["version"] == db.HEAD_REVISION
 
 
 def test_ledger_migrates_on_open_and_records_the_revision(office: Office) -> None:

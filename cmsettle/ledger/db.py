@@ -126,9 +126,21 @@ class Ledger:
         return HEAD_REVISION
 
     def migrate(self) -> None:
-        """Apply the pending Alembic migrations (Alembic is imported only when there are some)."""
-        if self.schema_revision() == HEAD_REVISION:
+        """Apply the pending Alembic migrations (Alembic is imported only when there are some). An empty
+        database gets the head schema at once, as Alembic's documentation advises for a new database
+        (create_all, then stamp the head): tables.py is the head schema, which tests/test_lifecycle.py
+        checks against the migrations, on SQLite and PostgreSQL."""
+        current = self.schema_revision()
+        if current == HEAD_REVISION:
             return
+        if current is None:
+            with self.engine.begin() as conn:
+                if not inspect(conn).get_table_names():
+                    T.metadata.create_all(conn)
+                    conn.exec_driver_sql(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+                                         f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))")
+                    conn.exec_driver_sql(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('{HEAD_REVISION}')")
+                    return
         from alembic import command
         from alembic.config import Config
 

@@ -601,7 +601,7 @@ def _check_outputs(run: "RunInfo", entry: Entry | None, close: Entry | None, set
 
 # ---- completing an interrupted command (called under the run lock) ----------------------------------
 
-_STAGING = re.compile(r"^\.(\d{4}-\d{2})\.(\d+)\.[^/]+$")  # pipeline._stage: .<month>.<pid>.<random>
+_STAGING = re.compile(r"^\.(\d{4}-\d{2})\.(\d+)\.[^/]+$")  # pipeline._staging_folder: .<month>.<pid>.<random>
 
 
 def _alive(pid: int) -> bool:

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -35,7 +36,7 @@ from cmsettle.ledger.db import Ledger, RunInfo
 from cmsettle.model import InputFile
 from cmsettle.months import Month
 from cmsettle.outputs import tables as out
-from cmsettle.outputs.payslip import payslips
+from cmsettle.outputs.payslip import PAYSLIP_DIR, payslips
 from cmsettle.outputs.report import REPORT_FILE, pay_report
 from cmsettle.ruleset.loader import LoadedRuleSet, resolve
 from cmsettle.workdays import WorkCalendar
@@ -242,43 +243,61 @@ def _settle_month(month: Month, settings: Settings, *, dry_run: bool, simulate: 
                 return RunOutcome(month, result, rule_set, inputs.files, True, plan.revision, run_id, pay_day=payday)
             final = simulate  # a simulated month is closed at once (no sign-off)
             step("outputs")
-            files = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
-                           status="closed" if final else "draft", pay_day=payday)
+            # The files are written by a background thread (file creation is the kernel's work, no GIL held)
+            # while the report is rendered and the ledger rows are inserted; the transaction commits only
+            # once every file is staged, so the commit still comes after the outputs are on disk.
             target = settings.out_dir / str(month)
-            manifest_hash = out.sha256(files["manifest.json"])
-            staging = _stage(files, settings.out_dir, month)
-            step("save")
-            if ledger is not None:
-                ledger.dispose()
-            ledger = open_ledger(settings, read_only=False)
-            now = datetime.now(timezone.utc)
-            applied = {m.manager_id for m in result.managers if m.grade_rule == "G7"}
-            hashes = {n: out.sha256(b) for n, b in files.items()}
+            staging = _staging_folder(settings.out_dir, month)
+            with ThreadPoolExecutor(1, thread_name_prefix="cmsettle-write") as writer:
+                writes: list[Future] = []
 
-            def record(conn, rid: int) -> None:  # noqa: ANN001  inside the transaction, last
-                audit.record_run(
-                    conn, month=month, run_id=run_id, revision=plan.revision, status="closed" if final else "draft",
-                    mode="simulate" if simulate else "month", rule_set=rule_set, inputs=inputs.files,
-                    outputs=hashes, manifest_sha256=manifest_hash, output_dir=str(target), replaced=plan.replace,
-                    reopen_reason=plan.reopen_reason, actor=settings.actor, at=now,
-                    overrides=[o for o in inputs.overrides if o.manager_id in applied])
-                crash_point("ledger")
+                def staged() -> None:
+                    for w in writes:
+                        w.result()
 
-            try:
-                ledger.save_run(
-                    month=month, state=result.state, lines=list(result.lines),
-                    manager_rows=[dict(out.manager_row(str(month), m), grade_reason=m.grade_reason)
-                                  for m in result.managers],
-                    rule_set_id=rule_set.id, rule_set_sha256=rule_set.sha256, manifest_sha256=manifest_hash,
-                    run_id=run_id, created_at=now, output_dir=str(target),
-                    mode="simulate" if simulate else "month", status="closed" if final else "draft",
-                    replace_run=plan.replace.id if plan.replace else None, revision=plan.revision,
-                    reopen_reason=plan.reopen_reason,
-                    on_commit=record,
-                )
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
+                try:
+                    files = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
+                                   status="closed" if final else "draft", pay_day=payday,
+                                   ready=lambda batch: writes.append(writer.submit(_write, staging, batch)))
+                    writes.append(writer.submit(_write, staging, {n: b for n, b in files.items()
+                                                                  if not n.startswith(f"{PAYSLIP_DIR}/")}))
+                    manifest_hash = out.sha256(files["manifest.json"])
+                    step("save")
+                    if ledger is not None:
+                        ledger.dispose()
+                    ledger = open_ledger(settings, read_only=False)
+                    now = datetime.now(timezone.utc)
+                    applied = {m.manager_id for m in result.managers if m.grade_rule == "G7"}
+                    hashes = {n: out.sha256(b) for n, b in files.items()}
+
+                    def record(conn, rid: int) -> None:  # noqa: ANN001  inside the transaction, last
+                        staged()  # every output on disk before the commit
+                        audit.record_run(
+                            conn, month=month, run_id=run_id, revision=plan.revision,
+                            status="closed" if final else "draft", mode="simulate" if simulate else "month",
+                            rule_set=rule_set, inputs=inputs.files, outputs=hashes, manifest_sha256=manifest_hash,
+                            output_dir=str(target), replaced=plan.replace, reopen_reason=plan.reopen_reason,
+                            actor=settings.actor, at=now, overrides=[o for o in inputs.overrides
+                                                                     if o.manager_id in applied])
+                        crash_point("ledger")
+
+                    ledger.save_run(
+                        month=month, state=result.state, lines=list(result.lines),
+                        manager_rows=[dict(out.manager_row(str(month), m), grade_reason=m.grade_reason)
+                                      for m in result.managers],
+                        rule_set_id=rule_set.id, rule_set_sha256=rule_set.sha256, manifest_sha256=manifest_hash,
+                        run_id=run_id, created_at=now, output_dir=str(target),
+                        mode="simulate" if simulate else "month", status="closed" if final else "draft",
+                        replace_run=plan.replace.id if plan.replace else None, revision=plan.revision,
+                        reopen_reason=plan.reopen_reason,
+                        on_commit=record,
+                    )
+                except BaseException:
+                    for w in writes:  # let the writes end, then remove what they wrote
+                        w.cancel()
+                    wait(writes)
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
             crash_point("commit")
             swap_into_place(staging, target)  # should this fail, the next command under the lock completes it
             audit.after_commit(settings, ledger.engine)
@@ -301,15 +320,20 @@ def _run_id(month: Month, revision: int, rule_set: LoadedRuleSet, files: tuple[I
 
 
 def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile, ...], *, run_id: str,
-           revision: int, status: str, pay_day: str) -> dict[str, bytes]:
-    """Every output file of DATA.md, as bytes, with the manifest over the others' hashes."""
+           revision: int, status: str, pay_day: str,
+           ready: Callable[[dict[str, bytes]], object] | None = None) -> dict[str, bytes]:
+    """Every output file of DATA.md, as bytes, with the manifest over the others' hashes. ``ready`` is
+    handed the payslips as soon as they are made (to write them while the rest is rendered)."""
+    slips = payslips(result, rule_set, run_id=run_id, pay_day=pay_day)
+    if ready is not None:
+        ready(slips)
     outputs = {
         "pay_lines.csv": out.pay_lines_csv(result),
         "managers.csv": out.managers_csv(result),
         "bank_transfer.csv": out.bank_csv(result, final=status == "closed"),
         REPORT_FILE: pay_report(result, rule_set, files, run_id=run_id, revision=revision, status=status,
                                 pay_day=pay_day),
-        **payslips(result, rule_set, run_id=run_id, pay_day=pay_day),
+        **slips,
     }
     manifest = {
         "run_id": run_id,
@@ -335,20 +359,26 @@ def private_output(name: str) -> bool:
     return name == "bank_transfer.csv" or name.startswith("payslips/")
 
 
-def _stage(files: dict[str, bytes], out_dir: Path, month: Month) -> Path:
-    """Write the outputs into ``<out>/.<month>.<pid>.<random>/`` (mode 700), each file with its mode from
-    the first byte; audit.recover tells a dead process's staging folder by the pid."""
+def _staging_folder(out_dir: Path, month: Month) -> Path:
+    """A new ``<out>/.<month>.<pid>.<random>/`` (mode 700); audit.recover tells a dead process's staging
+    folder by the pid."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{month}.{os.getpid()}.", dir=out_dir))
+    return Path(tempfile.mkdtemp(prefix=f".{month}.{os.getpid()}.", dir=out_dir))
+
+
+def _write(staging: Path, files: dict[str, bytes]) -> None:
+    """Write some outputs into the staging folder, each file with its mode from the first byte."""
+    folders: set[Path] = set()
     for i, (name, data) in enumerate(files.items()):
         if i == len(files) // 2:
             crash_point("outputs")
         path = staging / name
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.parent not in folders:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folders.add(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private_output(name) else 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-    return staging
 
 
 def swap_into_place(staging: Path, target: Path) -> None:

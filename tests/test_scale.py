@@ -284,3 +284,45 @@ def test_amounts_beyond_int64_fall_back_to_decimal(generated: Path, tmp_path: Pa
     assert model.scaled(inputs.trades["turnover"]) is None  # 19 digits at scale 4: Decimal objects
     assert inputs.trades["turnover"].iloc[2] == Decimal("123456789012345.1234")
     _check_facts(inputs)
+
+
+# --- the fast paths of a long table == the general per-distinct-value typing ----------------------------
+
+@pytest.fixture(scope="module")
+def long_month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("long")
+    generate(out, [str(MONTH)], seed=7, managers=40, clients=3000, trades_per_month=70_000)  # > _FEW_FROM rows
+    return out
+
+
+def test_fast_paths_give_the_frames_of_the_general_typing(long_month: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ISO dates cast by pyarrow, numeric ids hashed by pandas, few rates spread by take: the same frames
+    (values, dtypes, categories in order) as typing each distinct text one by one."""
+    from cmsettle.inputs import validate
+
+    taken = {"dates": 0, "ids": 0}
+    iso, numeric = validate._Run._iso_dates, validate._factorize_numeric
+
+    def counted_iso(self, *a):  # noqa: ANN001, ANN202
+        out = iso(self, *a)
+        taken["dates"] += out is not None
+        return out
+
+    def counted_numeric(*a):  # noqa: ANN202
+        out = numeric(*a)
+        taken["ids"] += out is not None
+        return out
+
+    monkeypatch.setattr(validate._Run, "_iso_dates", counted_iso)
+    monkeypatch.setattr(validate, "_factorize_numeric", counted_numeric)
+    fast = _load(long_month)
+    assert taken["dates"] >= 2 and taken["ids"] >= 1  # trade_date, open_date; the client ids of the trades
+    assert fast.trades["commission_rate"].array._pa_array.num_chunks == 1  # the take of the few rates
+
+    monkeypatch.setattr(validate._Run, "_iso_dates", lambda self, *a: None)
+    monkeypatch.setattr(validate, "_factorize_numeric", lambda *a: None)
+    monkeypatch.setattr(validate, "_FEW_FROM", 10**12)
+    slow = _load(long_month)
+    for name in ("clients", "assets", "trades", "fund_sales"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name), check_categorical=True,
+                                      obj=name)

@@ -232,6 +232,7 @@ _PLAIN_ASCII = f"^(?:{_PLAIN_RE})$"  # in pyarrow (RE2) \d is an ASCII digit; ot
 _INT64_DIGITS = 18  # any number of at most 18 digits fits int64
 _LIMIT_DIGITS = len(str(AMOUNT_LIMIT)) - 1  # an integer part of at most 15 characters is below AMOUNT_LIMIT
 _EPOCH = date(1970, 1, 1)
+_FIRST_DATE = date(1, 1, 1)  # pyarrow reads year 0; a Python date (and parse_date) starts at year 1
 
 
 def arrow_text(texts: pd.Series | pd.Index) -> pa.ChunkedArray:
@@ -278,13 +279,10 @@ def _factorize_numeric(texts: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
         numbers = pc.cast(arr, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    enc = numbers.dictionary_encode()
-    chunks = enc.chunks
-    uniques = chunks[-1].dictionary
-    if not all(len(c.dictionary) == len(uniques) for c in chunks[:-1]):
-        return None
-    codes = np.concatenate([np.asarray(c.indices) for c in chunks])
-    return codes, pd.Series(pc.cast(uniques, pa.large_string()), dtype=_TEXT)
+    values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.int64)  # no nulls: they failed the cast
+    # pandas' hash table, sized ahead (growing it is most of the cost), in order of first appearance
+    codes, uniques = pd.factorize(values, size_hint=min(len(values), 1 << 21))
+    return codes, pd.Series(pa.array(uniques).cast(pa.large_string()), dtype=_TEXT)
 
 
 def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -325,7 +323,10 @@ def parse_amount_column(texts: pd.Series) -> AmountColumn | None:
                 failed = np.zeros(len(uniques), dtype=bool)
                 failed[list(each.errors)] = True
                 errors = {int(i): each.errors[int(codes[i])] for i in np.flatnonzero(failed[codes])}
-            return AmountColumn(each.unscaled[codes], each.scale, errors, each.blank[codes])
+            decimals = None
+            if each.decimals is not None and not errors:  # every row valid: the column is a take of the few
+                decimals = pa.chunked_array([_combined(each.decimals).take(pa.array(codes))])
+            return AmountColumn(each.unscaled[codes], each.scale, errors, each.blank[codes], decimals)
     blank = _mask(pc.equal(arr, ""))
     if (not blank.any() and not _has_bytes(arr, b",eE")
             and (pc.max(pc.binary_length(arr)).as_py() or 0) <= _FAST_CHARS):  # the usual export: fen for all
@@ -786,6 +787,8 @@ class _Run:
             if not (pc.any(pc.starts_with(plain, '="')).as_py() or pc.any(pc.equal(plain, "")).as_py()):
                 # every distinct text is an id as it stands: the dictionary is the categories
                 return pd.Categorical.from_codes(codes, categories=pd.Index(distinct), validate=False)
+        if col.type == T.DATE and (days := self._iso_dates(raw, col, text)) is not None:
+            return pd.array(days, dtype=pd.ArrowDtype(pa.date32()))
         codes, values, failed = self._distinct(raw, col, text, shown)
         ok = np.array([v is not None for v in values], dtype=bool)
         if failed is not None:
@@ -805,6 +808,27 @@ class _Run:
             arr = pa.array(days[codes], type=pa.int32(), mask=mask).view(pa.date32())
             return pd.array(arr, dtype=pd.ArrowDtype(pa.date32()))
         raise AssertionError(f"no large-table type for {col.type}")
+
+    def _iso_dates(self, raw: RawTable, col: T.Col, text: pd.Series) -> pa.ChunkedArray | None:
+        """A CSV date column whose every value is YYYY-MM-DD, in range: pyarrow's strict cast, no per-value
+        step. None when any value is anything else (blank, another format, out of range, year 0): then
+        the column is typed per distinct value, which reports the problems."""
+        if raw.excel or not len(text):
+            return None
+        try:
+            days = pc.cast(arrow_text(text), pa.date32())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        lo, hi = (v.as_py() for v in pc.min_max(days.cast(pa.int32())).values())
+        if lo is None or lo < (_FIRST_DATE - _EPOCH).days:
+            return None
+        first, last = _EPOCH + timedelta(days=lo), _EPOCH + timedelta(days=hi)
+        m = self.month
+        if col.dates == T.IN_MONTH and (first < m.first_day or last > m.last_day):
+            return None
+        if col.dates == T.NOT_AFTER_MONTH and last > m.last_day:
+            return None
+        return days
 
     def _amount_column(self, raw: RawTable, col: T.Col, text: pd.Series, shown: str) -> object:
         """An amount column as exact scaled integers; the Decimal column of the model when they do not fit."""

@@ -45,7 +45,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 GENESIS = "0" * 64
 FORBIDDEN_KEYS = frozenset({"id_number", "bank_account"})  # issue 9 item 6: never in the audit log
-AUDIT_SUFFIX = ".audit.jsonl"
 ACTIONS = ("run", "rule_set_change", "grade_override", "sign", "close", "reopen", "keys_create", "purge")
 _BODY_KEYS = ("seq", "at", "actor", "action", "month", "data", "prev_hash")
 
@@ -167,14 +166,10 @@ def record_run(conn: Connection, *, month: object, run_id: str, revision: int, s
 # ---- the JSON-lines file ----------------------------------------------------------------------------
 
 def default_audit_file(db_url: str) -> Path:
-    """``<ledger>.audit.jsonl`` beside a SQLite ledger (cmsettle.db → cmsettle.audit.jsonl); for a server
-    ledger ``./cmsettle.audit.jsonl``."""
-    from cmsettle.pipeline import sqlite_path
+    """cmsettle.pipeline.default_audit_file (kept free of SQLAlchemy, for the command line)."""
+    from cmsettle.pipeline import default_audit_file as beside
 
-    db = sqlite_path(db_url)
-    if db is None:
-        return Path("cmsettle" + AUDIT_SUFFIX)
-    return db.with_name(db.stem + AUDIT_SUFFIX)
+    return beside(db_url)
 
 
 def _tail(path: Path) -> tuple[bytes, int]:

@@ -51,7 +51,7 @@ def _configured(option: Optional[str], env: str, key: str) -> Optional[str]:
 def audit_file(db_url: str, option: Optional[str] = None) -> Path:
     """The audit log's JSON-lines file: ``--audit`` (here or global), CMSETTLE_AUDIT, cmsettle.toml
     ``audit``, else beside a SQLite ledger (cmsettle.db → cmsettle.audit.jsonl)."""
-    from cmsettle.audit import default_audit_file
+    from cmsettle.pipeline import default_audit_file
 
     given = _configured(option or _GLOBAL["audit"], "CMSETTLE_AUDIT", "audit")
     return Path(given) if given else default_audit_file(db_url)

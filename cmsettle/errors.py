@@ -67,3 +67,13 @@ class NotReadyError(CmsettleError):
     """Not ready: a required input missing, the previous month not closed (exit 5)."""
 
     exit_code = Exit.NOT_READY
+
+
+class UsageError(CmsettleError):
+    """A malformed option found past the command line's own checks, e.g. a ledger URL (exit 2)."""
+
+    exit_code = Exit.USAGE
+
+
+def db_url_problem(url: str) -> str:
+    return f"{url!r} is not a database URL (e.g. sqlite:///./cmsettle.db or postgresql://user@host/db)"

@@ -23,23 +23,43 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from cmsettle import __version__, audit
+from cmsettle import __version__
 from cmsettle.compute.settle import MonthResult, settle
 from cmsettle.compute.state import LedgerState
 from cmsettle.errors import NotReadyError, RefusedError
 from cmsettle.inputs import MonthReader, load_month
-from cmsettle.ledger.db import Ledger, RunInfo
 from cmsettle.model import InputFile
 from cmsettle.months import Month
 from cmsettle.outputs import tables as out
-from cmsettle.outputs.payslip import PAYSLIP_DIR, payslips
-from cmsettle.outputs.report import REPORT_FILE, pay_report
 from cmsettle.ruleset.loader import LoadedRuleSet, resolve
 from cmsettle.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from cmsettle.ledger.db import Ledger, RunInfo
+
+# SQLAlchemy (the ledger and the audit log), openpyxl (the report) and Jinja2 (the payslips) are imported
+# when first needed: by then the month's files are being read in the background (MonthReader), so their
+# import time is spent beside the reading rather than before it.
+
+AUDIT_SUFFIX = ".audit.jsonl"
+
+
+def pay_report(*args, **kwargs) -> bytes:  # noqa: ANN002, ANN003
+    """cmsettle.outputs.report.pay_report, imported on first use."""
+    from cmsettle.outputs.report import pay_report as render_report
+
+    return render_report(*args, **kwargs)
+
+
+def payslips(*args, **kwargs) -> dict[str, bytes]:  # noqa: ANN002, ANN003
+    """cmsettle.outputs.payslip.payslips, imported on first use."""
+    from cmsettle.outputs.payslip import payslips as render_payslips
+
+    return render_payslips(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len(prefix):]) if url.startswith(prefix) else None
 
 
+def default_audit_file(db_url: str) -> Path:
+    """``<ledger>.audit.jsonl`` beside a SQLite ledger (cmsettle.db → cmsettle.audit.jsonl); for a server
+    ledger ``./cmsettle.audit.jsonl``."""
+    db = sqlite_path(db_url)
+    if db is None:
+        return Path("cmsettle" + AUDIT_SUFFIX)
+    return db.with_name(db.stem + AUDIT_SUFFIX)
+
+
 def lock_file(settings: Settings) -> Path:
     """The run lock's file: ``<ledger>.lock`` beside a SQLite ledger, else ``<out>/.cmsettle.lock``."""
     db_file = sqlite_path(settings.db_url)
@@ -95,6 +124,8 @@ def run_lock(settings: Settings) -> Iterator[None]:
     lock = FileLock(str(target), timeout=0)
     try:
         with lock:
+            from cmsettle import audit
+
             audit.recover(settings)  # complete what a process killed after its commit left undone
             yield
     except Timeout:
@@ -106,6 +137,8 @@ def open_ledger(settings: Settings, *, read_only: bool) -> Ledger | None:
     db_file = sqlite_path(settings.db_url)
     if read_only and db_file is not None and not db_file.exists():
         return None
+    from cmsettle.ledger.db import Ledger
+
     if read_only:
         from cmsettle.ledger.db import engine_for
 
@@ -218,95 +251,108 @@ def _settle_month(month: Month, settings: Settings, *, dry_run: bool, simulate: 
     if simulate:  # a scratch ledger: its entries stay in it, the real audit file is never touched
         settings = replace(settings, audit_file=None)
     step("rules")
-    rule_set = resolve(settings.rules_dir, month)
+    # The input files are read in the background from here on (MonthReader, read-only); their problems are
+    # raised when load_month gets to them, after the rule set's and the plan's, as before.
+    with MonthReader(settings.data_dir, month) as reader:
+        rule_set = resolve(settings.rules_dir, month)
+        with nullcontext() if dry_run else run_lock(settings):
+            return _settle_locked(month, settings, reader, rule_set, dry_run=dry_run, simulate=simulate,
+                                  step=step)
+
+
+def _settle_locked(month: Month, settings: Settings, reader: MonthReader, rule_set: LoadedRuleSet, *,
+                   dry_run: bool, simulate: bool, step: Callable[[str], None]) -> RunOutcome:
+    from cmsettle import audit
+
     cal = WorkCalendar(dict(rule_set.rules.calendar))
-    with nullcontext() if dry_run else run_lock(settings), MonthReader(settings.data_dir, month) as reader:
-        # Plan, read and compute against the ledger read-only: a run that fails on its inputs leaves
-        # no trace, not even a new ledger file. The ledger is opened for writing only to save. The input
-        # files are read in the background meanwhile (MonthReader); their problems come after the plan's.
-        step("ledger")
-        ledger = open_ledger(settings, read_only=True)
-        try:
-            plan = plan_run(ledger, month, simulate=simulate)
-            prior = ledger.load_state(plan.prior) if ledger is not None else None
-            known = frozenset(prior.persons) if prior is not None else frozenset()
-            step("inputs")
-            inputs = load_month(settings.data_dir, month, rule_set.rules, reader=reader,
-                                first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
-            crash_point("inputs")
-            step("compute")
-            result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
-            crash_point("compute")
-            run_id = _run_id(month, plan.revision, rule_set, inputs.files, plan.prior)
-            payday = pay_day(month, rule_set, cal)
-            if dry_run:
-                return RunOutcome(month, result, rule_set, inputs.files, True, plan.revision, run_id, pay_day=payday)
-            final = simulate  # a simulated month is closed at once (no sign-off)
-            step("outputs")
-            # The files are written by a background thread (file creation is the kernel's work, no GIL held)
-            # while the report is rendered and the ledger rows are inserted; the transaction commits only
-            # once every file is staged, so the commit still comes after the outputs are on disk.
-            target = settings.out_dir / str(month)
-            staging = _staging_folder(settings.out_dir, month)
-            with ThreadPoolExecutor(1, thread_name_prefix="cmsettle-write") as writer:
-                writes: list[Future] = []
+    # Plan, read and compute against the ledger read-only: a run that fails on its inputs leaves
+    # no trace, not even a new ledger file. The ledger is opened for writing only to save.
+    step("ledger")
+    ledger = open_ledger(settings, read_only=True)
+    try:
+        plan = plan_run(ledger, month, simulate=simulate)
+        prior = ledger.load_state(plan.prior) if ledger is not None else None
+        known = frozenset(prior.persons) if prior is not None else frozenset()
+        step("inputs")
+        inputs = load_month(settings.data_dir, month, rule_set.rules, reader=reader,
+                            first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
+        crash_point("inputs")
+        step("compute")
+        result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
+        crash_point("compute")
+        run_id = _run_id(month, plan.revision, rule_set, inputs.files, plan.prior)
+        payday = pay_day(month, rule_set, cal)
+        if dry_run:
+            return RunOutcome(month, result, rule_set, inputs.files, True, plan.revision, run_id, pay_day=payday)
+        final = simulate  # a simulated month is closed at once (no sign-off)
+        step("outputs")
+        # The files are written by a background thread (file creation is the kernel's work, no GIL held)
+        # while the report is rendered and the ledger rows are inserted; the transaction commits only
+        # once every file is staged, so the commit still comes after the outputs are on disk.
+        target = settings.out_dir / str(month)
+        staging = _staging_folder(settings.out_dir, month)
+        with ThreadPoolExecutor(1, thread_name_prefix="cmsettle-write") as writer:
+            writes: list[Future] = []
+            sent: set[str] = set()
 
-                def staged() -> None:
-                    for w in writes:
-                        w.result()
+            def send(batch: dict[str, bytes]) -> None:
+                sent.update(batch)
+                writes.append(writer.submit(_write, staging, batch))
 
-                try:
-                    files = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
-                                   status="closed" if final else "draft", pay_day=payday,
-                                   ready=lambda batch: writes.append(writer.submit(_write, staging, batch)))
-                    writes.append(writer.submit(_write, staging, {n: b for n, b in files.items()
-                                                                  if not n.startswith(f"{PAYSLIP_DIR}/")}))
-                    manifest_hash = out.sha256(files["manifest.json"])
-                    step("save")
-                    if ledger is not None:
-                        ledger.dispose()
-                    ledger = open_ledger(settings, read_only=False)
-                    now = datetime.now(timezone.utc)
-                    applied = {m.manager_id for m in result.managers if m.grade_rule == "G7"}
-                    hashes = {n: out.sha256(b) for n, b in files.items()}
+            def staged() -> None:
+                for w in writes:
+                    w.result()
 
-                    def record(conn, rid: int) -> None:  # noqa: ANN001  inside the transaction, last
-                        staged()  # every output on disk before the commit
-                        audit.record_run(
-                            conn, month=month, run_id=run_id, revision=plan.revision,
-                            status="closed" if final else "draft", mode="simulate" if simulate else "month",
-                            rule_set=rule_set, inputs=inputs.files, outputs=hashes, manifest_sha256=manifest_hash,
-                            output_dir=str(target), replaced=plan.replace, reopen_reason=plan.reopen_reason,
-                            actor=settings.actor, at=now, overrides=[o for o in inputs.overrides
-                                                                     if o.manager_id in applied])
-                        crash_point("ledger")
+            try:
+                files = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
+                               status="closed" if final else "draft", pay_day=payday, ready=send)
+                send({n: b for n, b in files.items() if n not in sent})
+                manifest_hash = out.sha256(files["manifest.json"])
+                step("save")
+                if ledger is not None:
+                    ledger.dispose()
+                ledger = open_ledger(settings, read_only=False)
+                now = datetime.now(timezone.utc)
+                applied = {m.manager_id for m in result.managers if m.grade_rule == "G7"}
+                hashes = {n: out.sha256(b) for n, b in files.items()}
 
-                    ledger.save_run(
-                        month=month, state=result.state, lines=list(result.lines),
-                        manager_rows=[dict(out.manager_row(str(month), m), grade_reason=m.grade_reason)
-                                      for m in result.managers],
-                        rule_set_id=rule_set.id, rule_set_sha256=rule_set.sha256, manifest_sha256=manifest_hash,
-                        run_id=run_id, created_at=now, output_dir=str(target),
-                        mode="simulate" if simulate else "month", status="closed" if final else "draft",
-                        replace_run=plan.replace.id if plan.replace else None, revision=plan.revision,
-                        reopen_reason=plan.reopen_reason,
-                        on_commit=record,
-                    )
-                except BaseException:
-                    for w in writes:  # let the writes end, then remove what they wrote
-                        w.cancel()
-                    wait(writes)
-                    shutil.rmtree(staging, ignore_errors=True)
-                    raise
-            crash_point("commit")
-            swap_into_place(staging, target)  # should this fail, the next command under the lock completes it
-            audit.after_commit(settings, ledger.engine)
-            return RunOutcome(month, result, rule_set, inputs.files, False, plan.revision, run_id, target,
-                              hashes, payday,
-                              "closed (simulated)" if final else "draft")
-        finally:
-            if ledger is not None:
-                ledger.dispose()
+                def record(conn, rid: int) -> None:  # noqa: ANN001  inside the transaction, last
+                    staged()  # every output on disk before the commit
+                    audit.record_run(
+                        conn, month=month, run_id=run_id, revision=plan.revision,
+                        status="closed" if final else "draft", mode="simulate" if simulate else "month",
+                        rule_set=rule_set, inputs=inputs.files, outputs=hashes, manifest_sha256=manifest_hash,
+                        output_dir=str(target), replaced=plan.replace, reopen_reason=plan.reopen_reason,
+                        actor=settings.actor, at=now, overrides=[o for o in inputs.overrides
+                                                                 if o.manager_id in applied])
+                    crash_point("ledger")
+
+                ledger.save_run(
+                    month=month, state=result.state, lines=list(result.lines),
+                    manager_rows=[dict(out.manager_row(str(month), m), grade_reason=m.grade_reason)
+                                  for m in result.managers],
+                    rule_set_id=rule_set.id, rule_set_sha256=rule_set.sha256, manifest_sha256=manifest_hash,
+                    run_id=run_id, created_at=now, output_dir=str(target),
+                    mode="simulate" if simulate else "month", status="closed" if final else "draft",
+                    replace_run=plan.replace.id if plan.replace else None, revision=plan.revision,
+                    reopen_reason=plan.reopen_reason,
+                    on_commit=record,
+                )
+            except BaseException:
+                for w in writes:  # let the writes end, then remove what they wrote
+                    w.cancel()
+                wait(writes)
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        crash_point("commit")
+        swap_into_place(staging, target)  # should this fail, the next command under the lock completes it
+        audit.after_commit(settings, ledger.engine)
+        return RunOutcome(month, result, rule_set, inputs.files, False, plan.revision, run_id, target,
+                          hashes, payday,
+                          "closed (simulated)" if final else "draft")
+    finally:
+        if ledger is not None:
+            ledger.dispose()
 
 
 def _run_id(month: Month, revision: int, rule_set: LoadedRuleSet, files: tuple[InputFile, ...],
@@ -324,6 +370,8 @@ def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile,
            ready: Callable[[dict[str, bytes]], object] | None = None) -> dict[str, bytes]:
     """Every output file of DATA.md, as bytes, with the manifest over the others' hashes. ``ready`` is
     handed the payslips as soon as they are made (to write them while the rest is rendered)."""
+    from cmsettle.outputs.report import REPORT_FILE
+
     slips = payslips(result, rule_set, run_id=run_id, pay_day=pay_day)
     if ready is not None:
         ready(slips)

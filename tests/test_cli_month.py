@@ -96,6 +96,18 @@ def test_bad_input_exits_3_and_writes_nothing(env: dict[str, str], tmp_path: Pat
     assert not (tmp_path / "ledger.db").exists()
 
 
+@pytest.mark.parametrize("url", ["not a url", "ledger.db", "postgresql://user@host:port/db"])
+def test_a_malformed_ledger_url_is_a_usage_error_and_writes_nothing(env: dict[str, str], tmp_path: Path,
+                                                                     url: str) -> None:
+    """Exit 2 with the URL named, whether the command line's own check (no scheme) or SQLAlchemy's parse
+    (a port that is not a number) finds it; no month folder and no staging folder are written."""
+    r = runner.invoke(app, ["month", "2024-03", "--data", str(SAMPLE), "--out", env["out"], "--db", url])
+    assert r.exit_code == 2, r.output
+    assert "not a database URL" in r.output and url in r.output
+    assert not Path(env["out"]).joinpath("2024-03").exists()
+    assert not list(Path(env["out"]).glob("2024-03*")) and not list(Path(env["out"]).glob(".2024-03*"))
+
+
 def test_dry_run_changes_nothing_anywhere(env: dict[str, str], tmp_path: Path) -> None:
     """G8: month --dry-run and grades --dry-run leave the outputs and the ledger byte-identical."""
     assert invoke("month", "2024-03", *opts(env, "data", "out", "db"), "--quiet").exit_code == 0

@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect, insert, make_url, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cmsettle.compute.lines import PayLine
 from cmsettle.compute.state import Hold, LedgerState, MonthRecord, Person, Referral
-from cmsettle.errors import NotReadyError
+from cmsettle.errors import NotReadyError, UsageError, db_url_problem
 from cmsettle.ledger import tables as T
 from cmsettle.months import Month
 
@@ -88,7 +88,10 @@ def sqlite_url_for(path: Path) -> str:
 def engine_for(url: str) -> Engine:
     """The engine of a ledger URL. ``postgresql://`` and ``postgres://`` use psycopg 3 (the `postgres` extra)
     whatever SQLAlchemy's default driver; SQLite gets its foreign keys switched on."""
-    u = make_url(url)
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError):
+        raise UsageError(f"--db: {db_url_problem(url)}") from None
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
     engine = create_engine(u, future=True)

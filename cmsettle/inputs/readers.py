@@ -124,7 +124,8 @@ def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
     first_line = head.decode(encoding, errors="ignore").split("\n", 1)[0]
     sep = "\t" if "\t" in first_line and "," not in first_line else ","
     scan = side.submit(_needs_strip, data, sep) if side is not None else None  # beside the parsing too
-    grid = _arrow_grid(data, sep)
+    # A file whose first megabyte is not UTF-8 (a GBK export) is decoded at once, not parsed in vain first.
+    grid = _NOT_UTF8 if encoding == "utf-8" and not _utf8_start(data) else _arrow_grid(data, sep)
     if grid is _NOT_UTF8:  # GBK and friends: decoded once, given to pyarrow as UTF-8
         encoding, text = _detect(bytes(raw), file)
         data = text.encode("utf-8")
@@ -162,6 +163,18 @@ def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
         cells = pd.DataFrame(index=pd.RangeIndex(len(keep)))
     return RawTable(table=table, file=file, header=header, header_row=1, cells=cells, rows=keep + 2,
                     excel=False, encoding=encoding, sha256=sha if isinstance(sha, str) else sha.result())
+
+
+def _utf8_start(data: bytes | mmap.mmap, size: int = 1 << 20) -> bool:
+    """Whether the file's first ``size`` bytes (cut back to a line end) are UTF-8."""
+    head = bytes(data[:size])
+    if len(data) > size and b"\n" in head:
+        head = head[: head.rindex(b"\n") + 1]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _needs_strip(data: bytes, sep: str) -> bool:

@@ -82,7 +82,11 @@ class Run:
 
 
 def run(cmd: list[str], cwd: Path) -> Run:
-    """One whole process: wall time around it, peak RSS from the kernel's accounting of that child."""
+    """One whole process: wall time around it, peak RSS from the kernel's accounting of that child.
+
+    The disks are synced first, untimed: a run starts with no write-back of the previous run's files (its
+    5,000 payslips and ledger) pending, which on a slow disk otherwise stalls this run's file creation."""
+    os.sync()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.read() if proc.stdout else b""

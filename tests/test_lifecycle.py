@@ -16,6 +16,7 @@ import stat
 import uuid
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
@@ -669,3 +670,28 @@ def test_an_unreachable_ledger_is_not_ready_and_hides_the_password(tmp_path: Pat
         assert res.exit_code == 5, res.output
         assert "cannot open the ledger postgresql+psycopg://clerk:***@127.0.0.1:1/ledger" in res.text
         assert "secret" not in res.output
+
+
+def test_bulk_inserts_store_exact_amounts_and_refuse_floats(tmp_path: Path) -> None:
+    """save_run's driver-level executemany binds amounts as DecimalText does: exact text, floats refused."""
+    from cmsettle.compute.lines import PayLine
+    from cmsettle.compute.state import LedgerState
+    from cmsettle.ledger.db import _insert_many
+    from cmsettle.ledger import tables as T
+
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.db'}")
+    try:
+        rid = ledger.save_run(month=Month(2024, 5), state=LedgerState(), manager_rows=[],
+                              lines=[PayLine("M1", "gross_pay", Decimal("12345678901234.56"), "P1", "a"),
+                                     PayLine("M1", "net_pay", Decimal("-0.10"), "F1", "b")],
+                              rule_set_id="r", rule_set_sha256="0" * 64, manifest_sha256="0" * 64, run_id="x",
+                              created_at=datetime(2024, 6, 1, tzinfo=timezone.utc), output_dir="o")
+        assert [ln.amount for ln in ledger.pay_lines(rid)] == [Decimal("12345678901234.56"), Decimal("-0.10")]
+        with ledger.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT amount FROM pay_line ORDER BY seq").scalars().all()
+        assert stored == ["12345678901234.56", "-0.10"]
+        with ledger.engine.begin() as conn, pytest.raises(TypeError, match="must be a Decimal"):
+            _insert_many(conn, T.pay_line, [dict(run_id=rid, seq=9, manager_id="M1", component="x", amount=1.5,
+                                                 rule="r", detail="d")])
+    finally:
+        ledger.dispose()

@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect, insert, make_url, select, update
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, inspect, insert, make_url, select, update
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cmsettle.compute.lines import PayLine
@@ -102,6 +102,20 @@ def engine_for(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     return engine
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert many rows in one executemany straight to the driver: the statement is compiled once by
+    SQLAlchemy for the connection's dialect (its parameter style), each value is bound as the column's type
+    would (DecimalText: exact decimal text, a non-Decimal refused), and SQLAlchemy's per-row parameter
+    processing, most of the time of a month of 50,000 pay lines, is skipped."""
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
+    positional = compiled.positiontup is not None  # qmark / format: tuples in the statement's order
+    order = list(compiled.positiontup) if positional else keys
+    amount = [isinstance(table.c[k].type, T.DecimalText) for k in order]
+    values = [tuple(T.decimal_text(r[k]) if a else r[k] for k, a in zip(order, amount)) for r in rows]
+    conn.exec_driver_sql(str(compiled), values if positional else [dict(zip(order, v)) for v in values])
 
 
 class Ledger:
@@ -279,35 +293,35 @@ class Ledger:
                 hire_date=p.hire_date.isoformat() if p.hire_date else None,
             ) for p in state.persons.values()]
             if rows:
-                conn.execute(insert(T.person_state), rows)
+                _insert_many(conn, T.person_state, rows)
             rows = [dict(
                 run_id=rid, manager_id=r.manager_id, month=str(r.month), grade=r.grade, avg_assets=r.avg_assets,
                 ea=r.ea, nmv=r.nmv, score_raw=r.score_raw, position=r.position, supervisor_id=r.supervisor_id,
                 source=r.source,
             ) for r in state.records.values()]
             if rows:
-                conn.execute(insert(T.metric_record), rows)
+                _insert_many(conn, T.metric_record, rows)
             rows = [dict(run_id=rid, manager_id=h.manager_id, month=str(h.month), kind=h.kind, amount=h.amount,
                          clients=",".join(h.clients)) for h in state.holds]
             if rows:
-                conn.execute(insert(T.hold), rows)
+                _insert_many(conn, T.hold, rows)
             rows = [dict(run_id=rid, client_id=c) for c in sorted(state.pending_clients)]
             if rows:
-                conn.execute(insert(T.pending_client), rows)
+                _insert_many(conn, T.pending_client, rows)
             rows = [dict(run_id=rid, referred_id=r.referred_id, referrer_id=r.referrer_id, date=r.date.isoformat(),
                          paid=False) for r in state.referrals.values()]
             rows += [dict(run_id=rid, referred_id=x, referrer_id="", date=None, paid=True)
                      for x in sorted(state.paid_referrals)]
             if rows:
-                conn.execute(insert(T.referral), rows)
+                _insert_many(conn, T.referral, rows)
             rows = [dict(run_id=rid, seq=i, manager_id=ln.manager_id, component=ln.component, amount=ln.amount,
                          rule=ln.rule, detail=ln.detail) for i, ln in enumerate(lines)]
             if rows:
-                conn.execute(insert(T.pay_line), rows)
+                _insert_many(conn, T.pay_line, rows)
             rows = [dict(run_id=rid, manager_id=m["manager_id"], data=json.dumps(m, ensure_ascii=False, sort_keys=True))
                     for m in manager_rows]
             if rows:
-                conn.execute(insert(T.manager_row), rows)
+                _insert_many(conn, T.manager_row, rows)
             if on_commit is not None:
                 on_commit(conn, rid)
             return rid

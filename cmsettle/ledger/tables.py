@@ -15,16 +15,21 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 
+def decimal_text(value: Decimal | None) -> str | None:
+    """How an amount is stored: its exact decimal text; anything but a Decimal (a float!) is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        raise TypeError(f"amount {value!r} must be a Decimal")
+    return format(value, "f")
+
+
 class DecimalText(TypeDecorator):
     impl = String(64)
     cache_ok = True
 
     def process_bind_param(self, value, dialect):  # noqa: ANN001
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            raise TypeError(f"amount {value!r} must be a Decimal")
-        return format(value, "f")
+        return decimal_text(value)
 
     def process_result_value(self, value, dialect):  # noqa: ANN001
         return None if value is None else Decimal(value)

@@ -229,17 +229,14 @@ def crash_point(stage: str) -> None:
 def gc_paused() -> Iterator[None]:
     """Python's cycle collector off for the length of a run. A month builds hundreds of thousands of objects
     that live to its end (pay lines, rows, formulas); each collection would walk them all again, for
-    nothing: a run makes almost no reference cycles. Reference counting still frees everything else, the
-    frozen objects too, when they are no longer used."""
+    nothing: a run makes almost no reference cycles (a few thousand small objects). Reference counting still
+    frees everything else. (The command line keeps the collector off altogether: see cmsettle.cli.main.)"""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
-            # The run's survivors (the result returned) go to the permanent generation first: switched back
-            # on, the collector would otherwise walk every one of them at its next young collection.
-            gc.freeze()
             gc.enable()
 
 

@@ -7,6 +7,7 @@ log are never opened. Each simulated month is closed at once (no sign-off), so t
 from __future__ import annotations
 
 import csv
+import gc
 import tempfile
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -26,6 +27,7 @@ def simulate_months(first: Month, last: Month, settings: Settings) -> list[RunOu
         m = first
         while m <= last:
             outcomes.append(settle_month(m, scratch, simulate=True))
+            gc.collect()  # the month's few reference cycles, also where the command line keeps the collector off
             m = m.next
     return outcomes
 

@@ -6,6 +6,10 @@ resolve rules → open ledger and plan the run (O1-O3) → load and validate inp
 writes nothing anywhere. The commit is the point of no return: a process killed after it leaves the
 outputs staged and the audit file behind, and the next command under the run lock completes both
 (cmsettle.audit.recover); killed before it, the ledger, the outputs and the audit log are as they were.
+
+Two things run beside that line, each in a thread of its own, because their work holds no lock Python
+needs: the input files are read (pyarrow) from the first step on, and the outputs are written into the
+staging folder as they are rendered; the commit waits for the last file.
 """
 
 from __future__ import annotations

@@ -309,17 +309,16 @@ def _settle_locked(month: Month, settings: Settings, reader: MonthReader, rule_s
                     w.result()
 
             try:
-                files = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
-                               status="closed" if final else "draft", pay_day=payday, ready=send)
+                files, hashes = render(result, rule_set, inputs.files, run_id=run_id, revision=plan.revision,
+                                       status="closed" if final else "draft", pay_day=payday, ready=send)
                 send({n: b for n, b in files.items() if n not in sent})
-                manifest_hash = out.sha256(files["manifest.json"])
+                manifest_hash = hashes["manifest.json"]
                 step("save")
                 if ledger is not None:
                     ledger.dispose()
                 ledger = open_ledger(settings, read_only=False)
                 now = datetime.now(timezone.utc)
                 applied = {m.manager_id for m in result.managers if m.grade_rule == "G7"}
-                hashes = {n: out.sha256(b) for n, b in files.items()}
 
                 def record(conn, rid: int) -> None:  # noqa: ANN001  inside the transaction, last
                     staged()  # every output on disk before the commit
@@ -372,9 +371,10 @@ def _run_id(month: Month, revision: int, rule_set: LoadedRuleSet, files: tuple[I
 
 def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile, ...], *, run_id: str,
            revision: int, status: str, pay_day: str,
-           ready: Callable[[dict[str, bytes]], object] | None = None) -> dict[str, bytes]:
-    """Every output file of DATA.md, as bytes, with the manifest over the others' hashes. ``ready`` is
-    handed the payslips as soon as they are made (to write them while the rest is rendered)."""
+           ready: Callable[[dict[str, bytes]], object] | None = None) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Every output file of DATA.md, as bytes, with the manifest over the others' hashes; and the sha256 of
+    each file, the manifest's too (each file hashed once). ``ready`` is handed the payslips as soon as they
+    are made (to write them while the rest is rendered)."""
     from cmsettle.outputs.report import REPORT_FILE
 
     slips = payslips(result, rule_set, run_id=run_id, pay_day=pay_day)
@@ -388,6 +388,7 @@ def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile,
                                 pay_day=pay_day),
         **slips,
     }
+    hashes = {name: out.sha256(data) for name, data in sorted(outputs.items())}
     manifest = {
         "run_id": run_id,
         "month": str(result.month),
@@ -400,11 +401,12 @@ def render(result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile,
                      "file": rule_set.path.name, "sha256": rule_set.sha256},
         "inputs": [{"table": f.table, "file": f.path, "rows": f.rows, "sha256": f.sha256, "encoding": f.encoding}
                    for f in files],
-        "outputs": {name: out.sha256(data) for name, data in sorted(outputs.items())},
+        "outputs": dict(hashes),
         "warnings": list(result.warnings),
     }
     outputs["manifest.json"] = out.canonical_json(manifest)
-    return outputs
+    hashes["manifest.json"] = out.sha256(outputs["manifest.json"])
+    return outputs, hashes
 
 
 def private_output(name: str) -> bool:

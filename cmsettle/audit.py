@@ -165,13 +165,6 @@ def record_run(conn: Connection, *, month: object, run_id: str, revision: int, s
 
 # ---- the JSON-lines file ----------------------------------------------------------------------------
 
-def default_audit_file(db_url: str) -> Path:
-    """cmsettle.pipeline.default_audit_file (kept free of SQLAlchemy, for the command line)."""
-    from cmsettle.pipeline import default_audit_file as beside
-
-    return beside(db_url)
-
-
 def _tail(path: Path) -> tuple[bytes, int]:
     """The last complete line of the file (b"" if none) and the length up to the end of that line
     (a trailing partial line, left by a killed writer, lies beyond it)."""

@@ -822,13 +822,20 @@ class _Run:
         lo, hi = (v.as_py() for v in pc.min_max(days.cast(pa.int32())).values())
         if lo is None or lo < (_FIRST_DATE - _EPOCH).days:
             return None
-        first, last = _EPOCH + timedelta(days=lo), _EPOCH + timedelta(days=hi)
-        m = self.month
-        if col.dates == T.IN_MONTH and (first < m.first_day or last > m.last_day):
-            return None
-        if col.dates == T.NOT_AFTER_MONTH and last > m.last_day:
+        earliest, latest = self._date_bounds(col)
+        if (earliest is not None and _EPOCH + timedelta(days=lo) < earliest) or \
+                (latest is not None and _EPOCH + timedelta(days=hi) > latest):
             return None
         return days
+
+    def _date_bounds(self, col: T.Col) -> tuple[date | None, date | None]:
+        """The first and last date a column's range rule allows (None: no bound)."""
+        m = self.month
+        if col.dates == T.IN_MONTH:
+            return m.first_day, m.last_day
+        if col.dates == T.NOT_AFTER_MONTH:
+            return None, m.last_day
+        return None, None
 
     def _amount_column(self, raw: RawTable, col: T.Col, text: pd.Series, shown: str) -> object:
         """An amount column as exact scaled integers; the Decimal column of the model when they do not fit."""
@@ -881,12 +888,12 @@ class _Run:
             checks.append(((v < zero) | (v >= Decimal(1)), _Bad("a rate must be at least 0 and below 1",
                                                               "a rate such as 0.0003 (0 <= rate < 1)")))
         m = self.month
-        if col.dates == T.IN_MONTH:
-            checks.append(((v < m.first_day) | (v > m.last_day),
-                           _Bad(f"date outside {m}", f"a date from {m.first_day} to {m.last_day}")))
-        elif col.dates == T.NOT_AFTER_MONTH:
-            checks.append((v > m.last_day,
-                           _Bad(f"date after the end of {m}", f"a date on or before {m.last_day}")))
+        earliest, latest = self._date_bounds(col)
+        if earliest is not None and latest is not None:
+            checks.append(((v < earliest) | (v > latest),
+                           _Bad(f"date outside {m}", f"a date from {earliest} to {latest}")))
+        elif latest is not None:
+            checks.append((v > latest, _Bad(f"date after the end of {m}", f"a date on or before {latest}")))
         errors: dict[int, _Bad] = {}
         for mask, bad in checks:
             for k in at[np.asarray(mask, dtype=bool)]:

@@ -39,6 +39,7 @@ from cmsettle.inputs.readers import RawTable, read_table
 from cmsettle.money import D
 from cmsettle.months import Month
 from cmsettle.ruleset.schema import RuleSet
+from cmsettle.yaml_loaders import BaseLoader
 
 ALIASES_FILE = Path(__file__).resolve().parent.parent / "config" / "aliases.yaml"
 CAP = 50  # problems listed per file and column; the rest are counted
@@ -75,7 +76,7 @@ class Aliases:
 
 def load_aliases(path: Path = ALIASES_FILE) -> Aliases:
     """Read aliases.yaml; a mistake in it is a bug of the package and raises ValueError."""
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # all scalars stay text
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=BaseLoader)  # all scalars stay text
     errors: list[str] = []
     header_data: dict = data.get("headers", {})
     for section in header_data:

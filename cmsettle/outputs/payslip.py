@@ -33,6 +33,7 @@ from cmsettle.outputs.report import CONFIG_DIR, ReportConfig, load_config
 from cmsettle.ruleset.diff import parameters
 from cmsettle.ruleset.loader import LoadedRuleSet
 from cmsettle.ruleset.schema import RuleSet
+from cmsettle.yaml_loaders import SafeLoader
 
 PAYSLIP_DIR = "payslips"
 TEMPLATE = "payslip.html.j2"
@@ -63,7 +64,7 @@ def mask_account(value: str | None) -> str:
 @functools.lru_cache(maxsize=8)
 def load_explanations(path: Path = EXPLANATIONS_FILE) -> Mapping[str, Any]:
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=SafeLoader)
     missing = [c for c in COMPONENTS if c not in data]
     if missing:
         raise ValueError(f"{path}: no explanation for component(s) {', '.join(missing)}")

@@ -54,6 +54,7 @@ from cmsettle.model import InputFile
 from cmsettle.money import ZERO, fen, round4
 from cmsettle.ruleset.diff import parameters, show_value
 from cmsettle.ruleset.loader import LoadedRuleSet
+from cmsettle.yaml_loaders import SafeLoader
 
 REPORT_FILE = "pay_report.xlsx"
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -135,7 +136,7 @@ def parse_config(data: Mapping[str, Any], source: str = "report.yaml") -> Report
 @functools.lru_cache(maxsize=8)
 def load_config(path: Path = CONFIG_FILE) -> ReportConfig:
     with open(path, encoding="utf-8") as fh:
-        return parse_config(yaml.safe_load(fh), str(path))
+        return parse_config(yaml.load(fh, Loader=SafeLoader), str(path))
 
 
 # ---- the guard and the facts of the run ---------------------------------------------------------------

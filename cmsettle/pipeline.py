@@ -10,7 +10,7 @@ outputs staged and the audit file behind, and the next command under the run loc
 The input files are read beside that line, in a thread of its own, from the first step on: pyarrow's
 reading holds no lock Python needs. The outputs are written by the run's own thread, before the ledger's
 transaction: a writing thread would need Python's lock for each of its system calls and wait for it
-while this one works (5,000 payslips took seconds that way, a fifth of a second this way).
+while this one works (5,000 payslips took 1.2-1.8 s that way, 0.2 s this way).
 """
 
 from __future__ import annotations

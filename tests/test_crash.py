@@ -42,15 +42,18 @@ def _audit_rows(office: Office) -> list:
         return c.execute("SELECT * FROM audit_entry ORDER BY seq").fetchall()
 
 
-def killed(office: Office, stage: str) -> None:
-    res = office.subprocess("month", "2024-05", "--quiet", env={"CMSETTLE_TEST_CRASH_AT": stage})
+def killed(office: Office, stage: str, env: dict | None = None) -> None:
+    res = office.subprocess("month", "2024-05", "--quiet", env={"CMSETTLE_TEST_CRASH_AT": stage, **(env or {})})
     assert res.returncode == -signal.SIGKILL, (res.returncode, res.stderr)
 
 
-@pytest.mark.parametrize("stage", BEFORE_COMMIT)
-def test_a_run_killed_before_its_commit_leaves_everything_as_it_was(office: Office, stage: str) -> None:
+@pytest.mark.parametrize("stage, env", [*((s, None) for s in BEFORE_COMMIT),
+                                        ("outputs", {"CMSETTLE_TEST_FORK_FROM": "0"})],
+                         ids=[*BEFORE_COMMIT, "outputs-forked"])
+def test_a_run_killed_before_its_commit_leaves_everything_as_it_was(office: Office, stage: str,
+                                                                    env: dict | None) -> None:
     before = snapshot(office)
-    killed(office, stage)
+    killed(office, stage, env)  # outputs-forked: the payslips' process dies too (cmsettle.pipeline.PayslipProcess)
     assert office.runs() == before[0]
     assert office.tree("out") == before[1]  # hidden staging folders are not in the month folders
     assert (office.root / AUDIT_FILE).read_bytes() == before[2] and _audit_rows(office) == before[3]

@@ -7,6 +7,7 @@ and the one-transaction save of a settled month (state, pay lines, manager rows)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -258,7 +259,7 @@ class Ledger:
         manager_rows: list[dict],
         rule_set_id: str,
         rule_set_sha256: str,
-        manifest_sha256: str,
+        manifest_sha256: str | Callable[[], str],
         run_id: str,
         created_at: datetime,
         output_dir: str,
@@ -269,7 +270,10 @@ class Ledger:
         reopen_reason: str | None = None,
         on_commit=None,  # noqa: ANN001  called inside the transaction, last (outputs, audit)
     ) -> int:
-        """Store one settled month in one transaction; a draft re-run replaces its own rows."""
+        """Store one settled month in one transaction; a draft re-run replaces its own rows.
+
+        ``manifest_sha256``: the hash, or a function giving it, asked just before ``on_commit`` (the outputs
+        may still be being written while the rows are inserted: cmsettle.pipeline.StagedOutputs)."""
         with self.engine.begin() as conn:
             if replace_run is not None:
                 conn.execute(delete(T.month_run).where(T.month_run.c.id == replace_run))
@@ -278,7 +282,8 @@ class Ledger:
                     conn.execute(delete(table).where(table.c.run_id == replace_run))
             rid = conn.execute(insert(T.month_run).values(
                 month=str(month), revision=revision, status=status, mode=mode, rule_set_id=rule_set_id,
-                rule_set_sha256=rule_set_sha256, manifest_sha256=manifest_sha256, run_id=run_id,
+                rule_set_sha256=rule_set_sha256,
+                manifest_sha256=None if callable(manifest_sha256) else manifest_sha256, run_id=run_id,
                 created_at=created_at, closed_at=created_at if status == "closed" else None,
                 reopen_reason=reopen_reason, output_dir=output_dir,
             )).inserted_primary_key[0]
@@ -322,6 +327,9 @@ class Ledger:
                     for m in manager_rows]
             if rows:
                 _insert_many(conn, T.manager_row, rows)
+            if callable(manifest_sha256):
+                conn.execute(update(T.month_run).where(T.month_run.c.id == rid)
+                             .values(manifest_sha256=manifest_sha256()))
             if on_commit is not None:
                 on_commit(conn, rid)
             return rid

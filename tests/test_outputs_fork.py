@@ -1,6 +1,7 @@
 """Issue 10: with many people the payslips are rendered and written by a forked process (cmsettle.pipeline.
-PayslipProcess) beside the report. The outputs must be the same bytes as when one process writes them all,
-and a failure of the forked process must fail the run as any failure does: nothing saved, nothing staged left.
+PayslipProcess) beside the report, the CSV files and the ledger's transaction. The outputs must be the same
+bytes as when one process writes them all, and a failure of the forked process must fail the run as any
+failure does: nothing saved, nothing staged left.
 
 The office has four people; CMSETTLE_TEST_FORK_FROM=0 makes even four worth a fork.
 """

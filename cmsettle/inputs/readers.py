@@ -64,23 +64,29 @@ class RawTable:
     rows: np.ndarray       # the spreadsheet row number of each row of `cells`
     excel: bool            # from an .xlsx: numbers in date columns are Excel serial dates
     encoding: str | None
-    sha256: str
+    sha256: str            # "" when read with ``hash_later`` (see read_table): hashed by file_sha256 later
 
 
-def read_table(path: Path, table: str, file: str) -> RawTable:
-    """Read a .csv or .xlsx; raise InputError with one Problem when the file cannot be read at all."""
+def read_table(path: Path, table: str, file: str, *, hash_later: bool = False) -> RawTable:
+    """Read a .csv or .xlsx; raise InputError with one Problem when the file cannot be read at all.
+
+    ``hash_later``: a large CSV file read the usual way is not hashed here (its ``sha256`` is ""): the
+    caller hashes it with :func:`file_sha256` when a core is free (cmsettle.pipeline: while computing)."""
     if path.suffix.lower() == ".xlsx":
         raw = path.read_bytes()
         sha = hashlib.sha256(raw).hexdigest()
         grid, encoding, excel = _xlsx_grid(raw, file), None, True
     else:
         with _mapped(path) as mapped:
+            later = hash_later and isinstance(mapped, mmap.mmap)
             with ThreadPoolExecutor(1) as side:  # the hash (no GIL held) beside pyarrow's parsing
-                hashed = side.submit(lambda: hashlib.sha256(mapped).hexdigest())
-                fast = _csv_arrow(mapped, table, file, hashed, side)
-                sha = hashed.result()
+                hashed = None if later else side.submit(lambda: hashlib.sha256(mapped).hexdigest())
+                fast = _csv_arrow(mapped, table, file, hashed or "", side)
+                sha = hashed.result() if hashed else ""
             if fast is not None:
                 return fast
+            if not sha:
+                sha = hashlib.sha256(mapped).hexdigest()
             raw = bytes(mapped)
         encoding = detect_encoding(raw, file)
         grid, excel = _csv_grid(raw, encoding, file), False
@@ -88,6 +94,25 @@ def read_table(path: Path, table: str, file: str) -> RawTable:
 
 
 _MAP_FROM = 1 << 24  # files from 16 MB are mapped, not copied into memory
+
+
+def file_stamp(path: Path) -> tuple[int, int, int]:
+    """What tells a file changed: its inode, size and modification time (ns)."""
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def file_sha256(path: Path, chunk: int = 1 << 24) -> str:
+    """The sha256 of a file's bytes, read in large pieces into one buffer: no lock Python needs is held while
+    reading or hashing, and the few switches back to Python cost the thread running beside nothing to speak
+    of (mapping the file instead would fault its pages in one by one, against that thread's own faults)."""
+    h = hashlib.sha256()
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
 
 
 @contextlib.contextmanager

@@ -205,6 +205,30 @@ def test_valid_month_is_typed(tmp_path: Path) -> None:
     assert any("1 row(s) for 2024-05 or later ignored" in w for w in got.warnings)  # D4
 
 
+def test_tables_are_parsed_largest_first_and_reported_in_their_own_order(tmp_path: Path) -> None:
+    """Issue 10: the largest file is read and parsed first (MonthReader.order), yet the problems, warnings and
+    file entries come in the tables' order, as if read one after the other from the roster on."""
+    many = [["2024-05-06", "C1", "stock", "buy", "6000", "0.0003"]] * 2000
+    data = make_month(tmp_path, {
+        "trades": [*BASE["trades"], *many, ["2024-05-06", "C1", "stock", "buy", "-1", "0.0003"]],
+        **changed("clients", 2, "open_date", "soon"),
+        **changed("roster", 3, "hire_date", "later"),
+        "history": [BASE["history"][0], ["2024-06", "1001", "", "1", "1", "1", ""]],  # a warning
+    })
+    from cmsettle.inputs import MonthReader
+
+    with MonthReader(data, M) as reader:
+        assert reader.order[0] == "trades" and reader.order.index("clients") > reader.order.index("roster") > 0
+    found = problems(data)
+    assert [(p.file, p.column) for p in found] == [
+        ("2024-05/roster.csv", "hire_date"), ("2024-05/clients.csv", "open_date"), ("2024-05/trades.csv", "turnover")]
+    data = make_month(tmp_path, {"trades": [*BASE["trades"], *many],
+                                 "history": [BASE["history"][0], ["2024-06", "1001", "", "1", "1", "1", ""]]})
+    got = load(data)
+    assert [f.table for f in got.files] == list(BASE)
+    assert any("history.csv" in w for w in got.warnings)
+
+
 def test_optional_tables_may_be_absent(tmp_path: Path) -> None:
     optional = ["fund_sales", "attendance", "management", "penalties", "referrals", "deductions",
                 "grade_overrides", "history", "opening"]

@@ -1131,6 +1131,7 @@ class MonthReader:
         self._hash_later = hash_later
         self._stamps: dict[str, tuple[int, int, int]] = {}  # the large files left to hash, as read
         self._hashes: dict[str, Future] = {}
+        self.order: list[str] = []
         self.paths: dict[str, Path] = {}
         self.problems: list[Problem] = []
         if not self.folder.is_dir():
@@ -1140,10 +1141,13 @@ class MonthReader:
         if missing:
             self._error = NotReadyError("required input file(s) missing: " + "; ".join(missing))
             return
+        # The largest file first: its parsing, the longest, then goes on beside the reading of the others
+        # (read last, ten million trades would be parsed after everything else, one core mostly idle).
+        size = {t: p.stat().st_size for t, p in self.paths.items()}
+        self.order = sorted((s.name for s in T.TABLES if s.name in self.paths), key=lambda t: -size[t])
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="cmsettle-read")
-        for spec in T.TABLES:  # in the order load_month takes them
-            if spec.name in self.paths:
-                self._futures[spec.name] = self._pool.submit(self._read, spec.name)
+        for table in self.order:  # the order load_month takes them in
+            self._futures[table] = self._pool.submit(self._read, table)
 
     def _read(self, table: str) -> RawTable:
         path = self.paths[table]
@@ -1205,6 +1209,24 @@ class MonthReader:
 
 # --- the entry point -------------------------------------------------------------------------------------
 
+def _parse_table(run: _Run, reader: MonthReader, spec: T.Table, first_ledger_month: bool) -> model.InputFile | None:
+    """Parse one table the reader has read into ``run``; its file entry (None: ignored or unreadable)."""
+    file = reader.file(spec.name)
+    if spec.first_ledger_month_only and not first_ledger_month:
+        run.warnings.append(f"{file}: ignored (read only in the first ledger month)")
+        return None
+    try:
+        raw = reader.raw(spec.name)
+    except InputError as exc:
+        for p in exc.problems:
+            run.problems.add(p)
+        return None
+    parsed = run.parse(raw)
+    if parsed is not None:
+        run.tables[spec.name] = parsed
+    return model.InputFile(spec.name, file, len(raw.cells), raw.sha256, raw.encoding)
+
+
 def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_month: bool,
                known_manager_ids: frozenset[str] = frozenset(), reader: MonthReader | None = None
                ) -> model.MonthInputs:
@@ -1219,28 +1241,31 @@ def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_mon
         with MonthReader(data_dir, month) as own:
             return load_month(data_dir, month, rules, first_ledger_month=first_ledger_month,
                               known_manager_ids=known_manager_ids, reader=own)
-    found = reader.found()
+    reader.found()
     run = _Run(month, rules, known_manager_ids)
     for p in reader.problems:
         run.problems.add(p)
+    # Each table as soon as the reader has it (the largest first); its problems, warnings and file entry
+    # are then put in the tables' own order, as if they had been parsed in that order.
+    done: dict[str, tuple[_Problems, list[str], model.InputFile | None]] = {}
+    listed, noted = run.problems, run.warnings
+    for name in reader.order:
+        spec = T.TABLE_BY_NAME[name]
+        run.problems, run.warnings = _Problems(), []
+        entry = None
+        try:
+            entry = _parse_table(run, reader, spec, first_ledger_month)
+        finally:
+            done[name] = (run.problems, run.warnings, entry)
+            run.problems, run.warnings = listed, noted
     files: list[model.InputFile] = []
     for spec in T.TABLES:
-        if spec.name not in found:
-            continue
-        file = reader.file(spec.name)
-        if spec.first_ledger_month_only and not first_ledger_month:
-            run.warnings.append(f"{file}: ignored (read only in the first ledger month)")
-            continue
-        try:
-            raw = reader.raw(spec.name)
-        except InputError as exc:
-            for p in exc.problems:
-                run.problems.add(p)
-            continue
-        files.append(model.InputFile(spec.name, file, len(raw.cells), raw.sha256, raw.encoding))
-        parsed = run.parse(raw)
-        if parsed is not None:
-            run.tables[spec.name] = parsed
+        if spec.name in done:
+            problems, warnings, entry = done[spec.name]
+            run.problems.merge(problems)
+            run.warnings.extend(warnings)
+            if entry is not None:
+                files.append(entry)
     run.check()
     if run.problems.items:
         raise InputError(run.problems.all())

@@ -476,9 +476,7 @@ class PayslipProcess:
                 message = b"ex" + _pickled(exc)
             finally:
                 try:
-                    view = memoryview(message)
-                    while view:
-                        view = view[os.write(send, view):]
+                    _write_all(send, message)
                 finally:
                     os._exit(code)
         os.close(send)
@@ -558,11 +556,15 @@ def _write(staging: Path, files: dict[str, bytes]) -> None:
             folders.add(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private_output(name) else 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, data)
         finally:
             os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def swap_into_place(staging: Path, target: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,17 +60,26 @@ def test_forked_payslips_are_the_same_bytes_as_one_process_writes(template: Offi
     assert two.verify()["ok"]
 
 
-def test_a_failure_in_the_forked_process_is_the_runs_failure(office: Office,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    runs, tree, parent = office.runs(), office.tree("out"), os.getpid()
-    real = pipeline.payslips
+def in_the_child(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+    """pipeline.payslips does ``action`` first in a forked process (and renders as usual in this one)."""
+    parent, real = os.getpid(), pipeline.payslips
 
     def payslips(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         if os.getpid() != parent:
-            raise RefusedError("the payslip template was refused")
+            action()
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "payslips", payslips)
+
+
+def test_a_failure_in_the_forked_process_is_the_runs_failure(office: Office,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    runs, tree = office.runs(), office.tree("out")
+
+    def refuse() -> None:
+        raise RefusedError("the payslip template was refused")
+
+    in_the_child(monkeypatch, refuse)
     res = office.settle("month", "2024-05", "--quiet", env=FORK)
     assert res.exit_code == Exit.REFUSED, res.output  # the child's exception, raised here
     assert "the payslip template was refused" in res.text
@@ -78,15 +88,8 @@ def test_a_failure_in_the_forked_process_is_the_runs_failure(office: Office,
 
 def test_a_forked_process_killed_fails_the_run_and_leaves_nothing(office: Office,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    runs, tree, parent = office.runs(), office.tree("out"), os.getpid()
-    real = pipeline.payslips
-
-    def payslips(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer would
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "payslips", payslips)
+    runs, tree = office.runs(), office.tree("out")
+    in_the_child(monkeypatch, lambda: os.kill(os.getpid(), signal.SIGKILL))  # as the out-of-memory killer would
     res = office.settle("month", "2024-05", "--quiet", env=FORK)
     assert res.exit_code == Exit.INTERNAL, res.output
     assert f"killed by signal {signal.SIGKILL.value}" in res.text and "nothing was saved" in res.text

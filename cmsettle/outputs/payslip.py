@@ -848,11 +848,9 @@ def html_to_pdf(html: bytes, templates: Path = TEMPLATES_DIR) -> bytes:
 
 def payslips(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_day: str,
              config: ReportConfig | None = None, pdf: bool | None = None,
-             templates: Path = TEMPLATES_DIR, managers: Sequence[ManagerResult] | None = None
-             ) -> dict[str, bytes]:
-    """``{"payslips/<manager_id>.html": bytes}`` for everyone settled (or the ``managers`` given, some of
-    ``result.managers``), and ``.pdf`` with WeasyPrint (``pdf=None``: as report.yaml's ``payslip.pdf``
-    says; ``auto``: when WeasyPrint is installed)."""
+             templates: Path = TEMPLATES_DIR) -> dict[str, bytes]:
+    """``{"payslips/<manager_id>.html": bytes}`` for everyone settled, and ``.pdf`` with WeasyPrint
+    (``pdf=None``: as report.yaml's ``payslip.pdf`` says; ``auto``: when WeasyPrint is installed)."""
     cfg = config or load_config()
     explanations = load_explanations()
     if pdf is None:
@@ -861,7 +859,7 @@ def payslips(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_d
     month = PayslipMonth(result, rule_set, run_id=run_id, pay_day=pay_day, cfg=cfg, explanations=explanations,
                          templates=templates)
     out: dict[str, bytes] = {}
-    for m in result.managers if managers is None else managers:
+    for m in result.managers:
         html = month.html(m)
         out[f"{PAYSLIP_DIR}/{m.manager_id}.html"] = html
         if with_pdf:

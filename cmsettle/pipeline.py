@@ -471,9 +471,7 @@ class PayslipProcess:
             os.close(read)
             code, message = 1, b""
             try:
-                slips = self._render()
-                _write(self._staging, slips)
-                message = b"ok" + json.dumps({n: out.sha256(d) for n, d in slips.items()}).encode()
+                message = b"ok" + json.dumps(self._render_and_write()).encode()
                 code = 0
             except BaseException as exc:  # noqa: BLE001  every failure goes to the parent
                 message = b"ex" + _pickled(exc)
@@ -488,9 +486,7 @@ class PayslipProcess:
     def hashes(self) -> dict[str, str]:
         """name -> sha256 of each payslip written (waits for the child)."""
         if self._pid is None:
-            slips = self._render()
-            _write(self._staging, slips)
-            return {name: out.sha256(data) for name, data in slips.items()}
+            return self._render_and_write()
         chunks = []
         while chunk := os.read(self._fd, 1 << 20):
             chunks.append(chunk)
@@ -502,6 +498,11 @@ class PayslipProcess:
             raise pickle.loads(message[2:])
         raise CmsettleError(f"the process writing the payslips ended without finishing them ({_ended(status)}); "
                             "nothing was saved: run the month again")
+
+    def _render_and_write(self) -> dict[str, str]:
+        slips = self._render()
+        _write(self._staging, slips)
+        return {name: out.sha256(data) for name, data in slips.items()}
 
     def _reap(self) -> int:
         pid, self._pid = self._pid, None
@@ -520,7 +521,7 @@ class PayslipProcess:
 
 
 def _pickled(exc: BaseException) -> bytes:
-    """The exception for the parent; a RuntimeError with its text when it cannot be pickled as it is."""
+    """The exception for the parent; a CmsettleError with its text when it cannot be pickled as it is."""
     try:
         data = pickle.dumps(exc)
         pickle.loads(data)

@@ -326,3 +326,22 @@ def test_fast_paths_give_the_frames_of_the_general_typing(long_month: Path, monk
     for name in ("clients", "assets", "trades", "fund_sales"):
         pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name), check_categorical=True,
                                       obj=name)
+
+
+def test_id_categories_skip_pandas_uniqueness_check_and_match_the_checked_way(
+        long_month: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client ids of a long table become categories without pandas hashing them again to check they are
+    distinct (they are a factorization's uniques); without pandas' fast path the checked way gives the same."""
+    from cmsettle.inputs import validate
+
+    fast = _load(long_month)
+    ids = fast.trades["client_id"].cat.categories
+    assert ids.is_unique and len(ids) == fast.trades["client_id"].nunique()
+    assert set(ids) <= set(fast.clients["client_id"].astype(str))
+    monkeypatch.setattr(validate, "_FAST_DTYPE", None)
+    checked = _load(long_month)
+    for name in ("clients", "assets", "trades"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(checked, name), check_categorical=True,
+                                      obj=name)
+    with pytest.raises(ValueError, match="unique"):  # the check the fast path skips, where it is still made
+        validate._categorical(np.array([0, 1], dtype=np.int32), pd.Index(["a", "a"]))

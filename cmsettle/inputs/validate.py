@@ -295,7 +295,7 @@ def _categorical(codes: np.ndarray, distinct: pd.Index) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=_FAST_DTYPE(distinct, False), validate=False)
 
 
-_FAST_DTYPE = getattr(pd.CategoricalDtype, "_from_fastpath", None)  # pandas 1.x-3.x: (categories, ordered)
+_FAST_DTYPE = getattr(pd.CategoricalDtype, "_from_fastpath", None)  # (categories, ordered) in pandas 3.1
 
 
 def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:

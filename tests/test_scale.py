@@ -345,3 +345,38 @@ def test_id_categories_skip_pandas_uniqueness_check_and_match_the_checked_way(
                                       obj=name)
     with pytest.raises(ValueError, match="unique"):  # the check the fast path skips, where it is still made
         validate._categorical(np.array([0, 1], dtype=np.int32), pd.Index(["a", "a"]))
+
+
+def test_client_references_hash_the_clients_once_and_name_every_unknown_row(
+        long_month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client ids of assets, trades and fund sales are looked up among the clients' ids through one hash
+    table, built once; when every distinct id is a client no row is looked at, and an unknown id is still
+    reported on each row that has it, however long the table."""
+    built = []
+    real = model.IdIndex.__init__
+
+    def counted(self: model.IdIndex, ids: pd.Index) -> None:
+        built.append(len(ids))
+        real(self, ids)
+
+    monkeypatch.setattr(model.IdIndex, "__init__", counted)
+    from cmsettle.inputs import validate
+
+    run = _Run(MONTH, DEFAULT_RULES, frozenset())
+    monkeypatch.setattr(validate, "_Run", lambda *a: run)
+    _load(long_month)
+    clients = len(run.tables["clients"].frame)
+    assert built.count(clients) == 1  # assets, trades and fund sales against one look-up of the clients
+
+    data = tmp_path / str(MONTH)
+    _edit_trades(long_month, data, {})
+    text = (data / "trades.csv").read_text(encoding="utf-8").split("\n")
+    for line in (2, 40_000, 69_999):  # file rows 3, 40001, 70000 (the header is row 1)
+        cells = text[line].split(",")
+        cells[1] = "990000000001"
+        text[line] = ",".join(cells)
+    (data / "trades.csv").write_text("\n".join(text), encoding="utf-8")
+    with pytest.raises(readers.InputError) as err:
+        load_month(tmp_path, MONTH, DEFAULT_RULES, first_ledger_month=True)
+    found = [(p.row, p.column, p.value, p.message) for p in err.value.problems]
+    assert found == [(r, "client_id (header '客户号')", "990000000001", "client not in clients") for r in (3, 40_001, 70_000)]

@@ -97,24 +97,25 @@ class _Amounts:
         return list(self.objects)  # type: ignore[arg-type]
 
     def sum_by(self, groups: np.ndarray, n: int) -> "_Amounts":
-        """Exact sums per group 0..n-1 (rows with a group < 0 are left out)."""
-        keep = groups >= 0
-        taken = self if keep.all() else self.take(np.flatnonzero(keep))
-        groups = groups if keep.all() else groups[keep]
-        if taken.ints is not None:
-            ints = taken.ints
-            if ints.dtype != object and (int(np.abs(ints).max()) * len(ints) if len(ints) else 0) <= _LIMIT:
-                out = np.zeros(n, dtype=np.int64)  # no partial sum can overflow int64
+        """Exact sums per group 0..n-1; rows of group -1 are left out: they are added into one slot past the
+        last (an index of -1 is that slot), which is dropped, so no row is copied to leave them out."""
+        if len(groups) and int(groups.min()) < -1:
+            raise ValueError("a group below -1")  # it would be added to another group
+        if self.ints is not None:
+            ints = self.ints
+            if ints.dtype != object and (max(int(ints.max()), -int(ints.min())) * len(ints) if len(ints) else 0) \
+                    <= _LIMIT:
+                out = np.zeros(n + 1, dtype=np.int64)  # no partial sum can overflow int64
             else:
-                out = np.zeros(n, dtype=object)  # Python integers: exact, slower
+                out = np.zeros(n + 1, dtype=object)  # Python integers: exact, slower
                 out[:] = 0
                 ints = ints.astype(object)
             np.add.at(out, groups, ints)
-            return _Amounts(out, self.scale)
-        acc = np.zeros(n, dtype=object)
+            return _Amounts(out[:n], self.scale)
+        acc = np.zeros(n + 1, dtype=object)
         acc[:] = ZERO
-        np.add.at(acc, groups, taken.objects)
-        return _Amounts(None, 0, acc)
+        np.add.at(acc, groups, self.objects)
+        return _Amounts(None, 0, acc[:n])
 
     def sums(self, groups: np.ndarray, n: int) -> list[Decimal]:
         return self.sum_by(groups, n).values()
@@ -267,10 +268,11 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     key += rate_codes.astype(key.dtype, copy=False)
     key[t_owner < 0] = -1
     by_key = turnover.sums(key, n_mgr * n_rates)
-    rows_per_key = np.bincount(key[key >= 0], minlength=n_mgr * n_rates)
+    traded = np.zeros(n_mgr * n_rates + 1, dtype=bool)  # the keys with trades; -1 (no owner) in the last slot
+    traded[key] = True
     nr: dict[str, Decimal] = {}
     turnover_of: dict[str, Decimal] = {}
-    for k in np.flatnonzero(rows_per_key):
+    for k in np.flatnonzero(traded[:-1]):
         total, r = by_key[k], rates[k % n_rates]
         mid = manager_ids[k // n_rates]
         nr[mid] = nr.get(mid, ZERO) + total * (r * (1 - m.revenue_tax_rate) - m.regulatory_fee_rate)

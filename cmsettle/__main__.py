@@ -1,3 +1,3 @@
-from cmsettle.cli import main
+from cmsettle.console import main
 
 main()

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import sys
-import tomllib
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cmsettle import DEFAULT_RULES_DIR, __version__
+from cmsettle.console import config_file, setting
 from cmsettle.errors import CmsettleError, Exit, InputError, db_url_problem
 from cmsettle.months import Month
 
@@ -38,21 +38,7 @@ except ImportError:  # pragma: no cover
     pass
 
 
-def _config_file() -> dict:
-    path = Path("cmsettle.toml")
-    if path.exists():
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    return {}
-
-
-def _setting(value: Optional[str], env: str, key: str, default: str) -> str:
-    """An option, else its environment variable, else cmsettle.toml, else the default (CLI.md)."""
-    if value:
-        return value
-    if os.environ.get(env):
-        return os.environ[env]
-    return str(_config_file().get(key, default))
+_config_file, _setting = config_file, setting  # (cmsettle.console: the console script looks them up too)
 
 
 def _month(text: str) -> Month:

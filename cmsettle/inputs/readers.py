@@ -31,21 +31,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pv
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
 from cmsettle.errors import InputError, Problem
-
-def _fast_memory_pool() -> None:
-    """pyarrow's jemalloc pool where the wheel has it: reading ten million rows with the default (mimalloc)
-    spends as much time in the kernel, faulting in fresh pages, as in parsing; jemalloc reuses them."""
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, AttributeError, pa.ArrowException):
-        pass
-
-
-_fast_memory_pool()
+from cmsettle.inputs import prefetch
+from cmsettle.inputs.grid import MAX_COLUMNS as _MAX_COLUMNS
+from cmsettle.inputs.grid import NOT_UTF8 as _NOT_UTF8
+from cmsettle.inputs.grid import arrow_grid as _arrow_grid
+from cmsettle.inputs.grid import first_grid, layout
 
 # Encodings a Chinese export comes in. GB18030 is a superset of GBK and GB2312.
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
@@ -81,7 +74,7 @@ def read_table(path: Path, table: str, file: str, *, hash_later: bool = False) -
             later = hash_later and isinstance(mapped, mmap.mmap)
             with ThreadPoolExecutor(1) as side:  # the hash (no GIL held) beside pyarrow's parsing
                 hashed = None if later else side.submit(lambda: hashlib.sha256(mapped).hexdigest())
-                fast = _csv_arrow(mapped, table, file, hashed or "", side)
+                fast = _csv_arrow(mapped, table, file, hashed or "", side, prefetch.claim(path))
                 sha = hashed.result() if hashed else ""
             if fast is not None:
                 return fast
@@ -94,12 +87,6 @@ def read_table(path: Path, table: str, file: str, *, hash_later: bool = False) -
 
 
 _MAP_FROM = 1 << 24  # files from 16 MB are mapped, not copied into memory
-
-
-def file_stamp(path: Path) -> tuple[int, int, int]:
-    """What tells a file changed: its inode, size and modification time (ns)."""
-    st = path.stat()
-    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def file_sha256(path: Path, chunk: int = 1 << 24) -> str:
@@ -136,21 +123,19 @@ def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
 # without any of them after its header line has nothing to strip. \xc2, \xe1, \xe2, \xe3 lead the UTF-8
 # forms of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000 (and of other characters: then we strip).
 _WS_LEADS = (b" ", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\xc2", b"\xe1", b"\xe2", b"\xe3")
-_MAX_COLUMNS = 1024
 
 
 def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
-               side: ThreadPoolExecutor | None = None) -> RawTable | None:
-    """The usual CSV file through pyarrow; None when it is not one (then pandas and the csv module read it)."""
-    head = bytes(raw[:4096])
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+               side: ThreadPoolExecutor | None = None, read: prefetch.Read | None = None) -> RawTable | None:
+    """The usual CSV file through pyarrow; None when it is not one (then pandas and the csv module read it).
+    ``read``: its grid read already (cmsettle.inputs.prefetch), of these very bytes."""
+    found = layout(raw)
+    if found is None:
         return None
-    encoding, data = ("utf-8-sig", raw) if head.startswith(codecs.BOM_UTF8) else ("utf-8", raw)
-    first_line = head.decode(encoding, errors="ignore").split("\n", 1)[0]
-    sep = "\t" if "\t" in first_line and "," not in first_line else ","
+    encoding, sep = found
+    data = raw
     scan = side.submit(_needs_strip, data, sep) if side is not None else None  # beside the parsing too
-    # A file whose first megabyte is not UTF-8 (a GBK export) is decoded at once, not parsed in vain first.
-    grid = _NOT_UTF8 if encoding == "utf-8" and not _utf8_start(data) else _arrow_grid(data, sep)
+    grid = read.grid if read is not None else first_grid(data, encoding, sep)
     if grid is _NOT_UTF8:  # GBK and friends: decoded once, given to pyarrow as UTF-8
         encoding, text = _detect(bytes(raw), file)
         data = text.encode("utf-8")
@@ -190,42 +175,13 @@ def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
                     excel=False, encoding=encoding, sha256=sha if isinstance(sha, str) else sha.result())
 
 
-def _utf8_start(data: bytes | mmap.mmap, size: int = 1 << 20) -> bool:
-    """Whether the file's first ``size`` bytes (cut back to a line end) are UTF-8."""
-    head = bytes(data[:size])
-    if len(data) > size and b"\n" in head:
-        head = head[: head.rindex(b"\n") + 1]
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _needs_strip(data: bytes, sep: str) -> bool:
     """Whether a value may start or end with whitespace: a byte of _WS_LEADS after the header line."""
     start = data.find(b"\n") + 1
     return any(data.find(b, start) >= 0 for b in _WS_LEADS) or (sep != "\t" and data.find(b"\t", start) >= 0)
 
 
-_NOT_UTF8 = object()
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" with pyarrow
-
-
-def _arrow_grid(data: bytes, sep: str) -> pa.Table | object | None:
-    """Every cell as text, the header row included; _NOT_UTF8, or None when pyarrow cannot read it."""
-    try:
-        return pv.read_csv(
-            pa.BufferReader(data),
-            read_options=pv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
-            parse_options=pv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
-                                          newlines_in_values=data.find(b'"') >= 0),
-            convert_options=pv.ConvertOptions(
-                column_types={f"f{i}": pa.large_string() for i in range(_MAX_COLUMNS)},
-                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
-        )
-    except pa.ArrowInvalid as exc:
-        return _NOT_UTF8 if "UTF8" in str(exc) or "UTF-8" in str(exc) else None
 
 
 def detect_encoding(raw: bytes, file: str) -> str:

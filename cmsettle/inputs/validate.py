@@ -35,7 +35,9 @@ import yaml
 from cmsettle import model
 from cmsettle.errors import InputError, NotReadyError, Problem
 from cmsettle.inputs import tables as T
-from cmsettle.inputs.readers import RawTable, file_sha256, file_stamp, read_table
+from cmsettle.inputs import prefetch
+from cmsettle.inputs.prefetch import file_stamp
+from cmsettle.inputs.readers import RawTable, file_sha256, read_table
 from cmsettle.money import D
 from cmsettle.months import Month
 from cmsettle.ruleset.schema import RuleSet
@@ -1222,6 +1224,7 @@ class MonthReader:
     def close(self) -> None:
         if self._futures:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        prefetch.discard()  # a file read ahead and not claimed (cmsettle.console) is not wanted any more
 
     def __enter__(self) -> "MonthReader":
         return self

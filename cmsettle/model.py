@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -280,8 +281,32 @@ class IdIndex:
         self._numbers = _numbers_of(ids)
         self._index = pd.Index(self._numbers) if self._numbers is not None else None
         self._text: pa.Array | None = None
+        self._found: dict[int, tuple[pd.Index, np.ndarray]] = {}
+
+    _last: ClassVar["IdIndex | None"] = None
+
+    @classmethod
+    def of(cls, ids: pd.Index) -> "IdIndex":
+        """The look-up of these very ids (the same Index object), made once: the input checks look the client
+        ids of assets and trades up among the clients', and so does the computation after them, with the
+        same Index objects (the frames' categories); only the last one made is kept."""
+        last = cls._last
+        if last is None or last.ids is not ids:
+            last = cls._last = cls(ids)
+        return last
 
     def find(self, values: pd.Index) -> np.ndarray:
+        """Each value's position among the ids, -1 if absent (read-only; asked again for the same Index
+        object: the same array, not looked up again)."""
+        hit = self._found.get(id(values))
+        if hit is not None and hit[0] is values:
+            return hit[1]
+        found = self._find(values)
+        found.flags.writeable = False
+        self._found[id(values)] = (values, found)
+        return found
+
+    def _find(self, values: pd.Index) -> np.ndarray:
         if not len(values) or not len(self.ids):
             return np.full(len(values), -1, dtype=np.int64)
         if self._index is not None:

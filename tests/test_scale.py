@@ -351,22 +351,32 @@ def test_client_references_hash_the_clients_once_and_name_every_unknown_row(
         long_month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The client ids of assets, trades and fund sales are looked up among the clients' ids through one hash
     table, built once; when every distinct id is a client no row is looked at, and an unknown id is still
-    reported on each row that has it, however long the table."""
-    built = []
-    real = model.IdIndex.__init__
+    reported on each row that has it, however long the table. The computation (compute_client_facts) finds
+    the same ids in the same categories: it takes the checks' look-up and positions, hashing nothing again."""
+    built, looked_up = [], []
+    real, real_find = model.IdIndex.__init__, model.IdIndex._find
 
     def counted(self: model.IdIndex, ids: pd.Index) -> None:
         built.append(len(ids))
         real(self, ids)
 
+    def counted_find(self: model.IdIndex, values: pd.Index) -> np.ndarray:
+        looked_up.append(len(values))
+        return real_find(self, values)
+
     monkeypatch.setattr(model.IdIndex, "__init__", counted)
+    monkeypatch.setattr(model.IdIndex, "_find", counted_find)
     from cmsettle.inputs import validate
 
     run = _Run(MONTH, DEFAULT_RULES, frozenset())
     monkeypatch.setattr(validate, "_Run", lambda *a: run)
-    _load(long_month)
+    inputs = _load(long_month)
     clients = len(run.tables["clients"].frame)
     assert built.count(clients) == 1  # assets, trades and fund sales against one look-up of the clients
+    checked = list(looked_up)
+    facts = compute_client_facts(inputs, DEFAULT_RULES, frozenset())
+    assert built.count(clients) == 1 and looked_up == checked  # nothing hashed or looked up again
+    assert facts.by_manager  # (and the facts are those of test_generated_month_facts_equal_row_by_row)
 
     data = tmp_path / str(MONTH)
     _edit_trades(long_month, data, {})
@@ -380,3 +390,18 @@ def test_client_references_hash_the_clients_once_and_name_every_unknown_row(
         load_month(tmp_path, MONTH, DEFAULT_RULES, first_ledger_month=True)
     found = [(p.row, p.column, p.value, p.message) for p in err.value.problems]
     assert found == [(r, "client_id (header '客户号')", "990000000001", "client not in clients") for r in (3, 40_001, 70_000)]
+
+
+def test_sums_by_group_leave_the_rows_of_group_minus_one_out_and_refuse_lower_groups() -> None:
+    """_Amounts.sum_by adds group -1 into a slot past the last, dropped (no copy of the other rows)."""
+    from cmsettle.compute.metrics import _Amounts
+
+    ints = _Amounts(np.array([5, 7, 11, 13], dtype=np.int64), 2)
+    assert ints.sums(np.array([0, -1, 1, 0]), 2) == [Decimal("0.18"), Decimal("0.11")]
+    assert ints.sums(np.array([-1, -1, -1, -1]), 3) == [ZERO, ZERO, ZERO]
+    big = _Amounts(np.array([2**62, 2**62, 1], dtype=np.int64), 0)  # would overflow int64: Python integers
+    assert big.sums(np.array([0, 0, -1]), 1) == [Decimal(2**63)]
+    objects = _Amounts(None, 0, np.array([Decimal("1.5"), Decimal("2"), Decimal("3")], dtype=object))
+    assert objects.sums(np.array([-1, 0, 0]), 1) == [Decimal("5")]
+    with pytest.raises(ValueError, match="below -1"):
+        ints.sum_by(np.array([0, -2, 1, 0]), 2)

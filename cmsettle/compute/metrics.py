@@ -161,7 +161,7 @@ class _Clients:
 
     def __init__(self, clients: pd.DataFrame):
         self.codes, self.ids = _codes(clients["client_id"])  # ids: the distinct client ids
-        self.lookup = model.IdIndex(self.ids)
+        self.lookup = model.IdIndex.of(self.ids)  # the input checks' look-up of the same ids, if they made it
         self.n = len(self.codes)
         self.at = np.full(len(self.ids), -1, dtype=np.int64)  # position of each distinct id (a repeat: the last)
         valid = self.codes >= 0

@@ -576,7 +576,8 @@ class _Parsed:
             codes = s.cat.codes.to_numpy()
             used = np.zeros(len(s.cat.categories), dtype=bool)
             used[codes[codes >= 0]] = True
-            return s.cat.categories[used]
+            # all used (as read): the categories themselves, so that their look-up is shared (IdIndex.of)
+            return s.cat.categories if used.all() else s.cat.categories[used]
         return set(s.dropna())
 
 
@@ -599,7 +600,6 @@ class _Run:
         self.warnings: list[str] = []
         self.tables: dict[str, _Parsed] = {}
         self._local = threading.local()
-        self._lookups: dict[int, model.IdIndex] = {}
 
     # Reporting ----------------------------------------------------------------------------------------
 
@@ -945,7 +945,7 @@ class _Run:
             return
         s = pt.frame[column]
         if isinstance(s.dtype, pd.CategoricalDtype):  # once per distinct id, then by code
-            lookup = self._lookup(known) if isinstance(known, pd.Index) else None
+            lookup = model.IdIndex.of(known) if isinstance(known, pd.Index) else None
             unknown = lookup.find(s.cat.categories) < 0 if lookup is not None else ~isin(s.cat.categories, known)
             if not unknown.any():  # every distinct id is known: no row to look at (10M trades: 0.15 s)
                 return
@@ -954,13 +954,6 @@ class _Run:
         else:
             bad = (s.notna() & ~s.isin(list(known))).to_numpy()
         self.rows(pt, np.flatnonzero(bad), column, message, expected)
-
-    def _lookup(self, known: pd.Index) -> model.IdIndex:
-        """One look-up (its hash table built once) per set of known ids, for all the tables checked against it."""
-        hit = self._lookups.get(id(known))
-        if hit is None or hit.ids is not known:
-            hit = self._lookups[id(known)] = model.IdIndex(known)
-        return hit
 
     def check(self) -> None:
         t = self.tables

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -150,6 +151,76 @@ def test_arrow_reader_equals_slow_reader(name: str, encoding: str) -> None:
     assert fast.cells.shape == slow.cells.shape
     for c in slow.cells.columns:
         assert fast.cells[c].tolist() == slow.cells[c].tolist()
+
+
+NAMES = "".join(f"{i},客户{chr(0x4E00 + i)}{chr(0x4E00 + 2 * i)},个人\n" for i in range(3000))
+GB_VARIANTS = {
+    **VARIANTS,
+    "many distinct": "客户号,姓名,客户类型\n" + NAMES,  # each name decoded once, in one go
+    "four-byte characters": "客户号,姓名,客户类型\n1,\U00020000\u20ac,个人\n2,\u00e9,机构\n",  # GB18030 only
+    "ideographic spaces": "客户号,姓名,客户类型\n1,\u3000张三\u3000,个人\n2, 李四,\"机构\"\n",
+    "quoted chinese": "客户号,姓名,客户类型\n1,\"张,三\",\"个\n人\"\n",
+    "ascii body": "客户号,归属工号\n1,2\n3,4\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GB_VARIANTS))
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_gbk_files_read_cell_by_cell_equal_the_whole_file_decoded(name: str, encoding: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GBK-family file is read as bytes and only its header and distinct non-ASCII values are decoded
+    (readers._gb_grid): the same table, encoding and errors as decoding the whole file first."""
+    try:
+        raw = GB_VARIANTS[name].encode(encoding)
+    except UnicodeEncodeError:
+        pytest.skip(f"{name} has characters {encoding} lacks")
+    if raw.isascii():
+        pytest.skip("plain ASCII is UTF-8: not this path")
+    taken: list[object] = []
+    real = readers._gb_grid
+
+    def spy(*a: object) -> object:
+        taken.append(out := real(*a))
+        return out
+
+    monkeypatch.setattr(readers, "_gb_grid", spy)
+    cellwise = readers._csv_arrow(raw, "clients", "clients", "")
+    monkeypatch.setattr(readers, "_gb_grid", lambda *a: None)
+    whole = readers._csv_arrow(raw, "clients", "clients", "")
+    if whole is None or not raw.strip():
+        assert cellwise is None
+        return
+    gb_only = all(c.replace("_", "") in readers._CELLWISE for c in readers._candidates(raw))
+    assert (taken[0] is not None) == gb_only  # the cell-by-cell way taken when detection names the GB family
+    assert (cellwise.header, cellwise.rows.tolist(), cellwise.encoding) == (whole.header, whole.rows.tolist(),
+                                                                             whole.encoding)
+    pd.testing.assert_frame_equal(cellwise.cells, whole.cells)
+
+
+def _outcome(raw: bytes, monkeypatch: pytest.MonkeyPatch, cellwise: bool) -> tuple:
+    with monkeypatch.context() as m:
+        if not cellwise:
+            m.setattr(readers, "_gb_grid", lambda *a: None)
+        try:
+            got = readers._csv_arrow(raw, "clients", "clients", "")
+        except readers.InputError as exc:
+            return ("error", exc.problems)
+    return ("read", got.header, got.rows.tolist(), got.encoding, got.cells.to_dict("list"))
+
+
+LONG_GBK = ("客户号,姓名,客户类型\n" + NAMES).encode("gbk")
+
+
+@pytest.mark.parametrize("raw", [
+    LONG_GBK + b"9,\x81\n",  # a lead byte without its second byte
+    LONG_GBK + b"9,\x81,\xb8\xf6\n",  # ... nor one before a delimiter
+    LONG_GBK.replace("个人".encode("gbk"), b"\x81\x20", 1),  # a second byte out of range
+    codecs.BOM_UTF8 + LONG_GBK,  # a BOM, then not UTF-8
+], ids=["lead at the end", "lead before a delimiter", "bad second byte", "BOM"])
+def test_undecodable_gbk_files_fail_as_when_decoded_whole(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    cellwise, whole = _outcome(raw, monkeypatch, True), _outcome(raw, monkeypatch, False)
+    assert cellwise == whole
+    assert cellwise[0] == "error" or cellwise[3] not in readers._CELLWISE  # decoded by another guess, if any
 
 
 def test_usual_exports_take_the_arrow_path() -> None:

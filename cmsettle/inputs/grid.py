@@ -60,8 +60,9 @@ def utf8_start(data: bytes | mmap.mmap, size: int = 1 << 20) -> bool:
     return True
 
 
-def arrow_grid(data: bytes | mmap.mmap, sep: str) -> pa.Table | object | None:
-    """Every cell as text, the header row included; NOT_UTF8, or None when pyarrow cannot read it."""
+def arrow_grid(data: bytes | mmap.mmap, sep: str, cells: pa.DataType | None = None) -> pa.Table | object | None:
+    """Every cell as text (or as ``cells``: large_binary for bytes), the header row included; NOT_UTF8, or
+    None when pyarrow cannot read it."""
     try:
         return pv.read_csv(
             pa.BufferReader(data),
@@ -69,7 +70,7 @@ def arrow_grid(data: bytes | mmap.mmap, sep: str) -> pa.Table | object | None:
             parse_options=pv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
                                           newlines_in_values=data.find(b'"') >= 0),
             convert_options=pv.ConvertOptions(
-                column_types={f"f{i}": pa.large_string() for i in range(MAX_COLUMNS)},
+                column_types={f"f{i}": cells or pa.large_string() for i in range(MAX_COLUMNS)},
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
         )
     except pa.ArrowInvalid as exc:

@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pv
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
 from cmsettle.errors import InputError, Problem
@@ -223,19 +222,8 @@ def _gb_grid(raw: bytes | mmap.mmap, sep: str) -> tuple[str, pa.Table] | None:
     candidates = _candidates(raw)
     if not all(c.lower().replace("_", "").replace("-", "") in _CELLWISE for c in candidates):
         return None
-    try:
-        grid = pv.read_csv(
-            pa.BufferReader(raw),
-            read_options=pv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
-            parse_options=pv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
-                                          newlines_in_values=raw.find(b'"') >= 0),
-            convert_options=pv.ConvertOptions(
-                column_types={f"f{i}": pa.large_binary() for i in range(_MAX_COLUMNS)},
-                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
-        )
-    except pa.ArrowInvalid:
-        return None
-    if grid.num_rows == 0:
+    grid = _arrow_grid(raw, sep, pa.large_binary())
+    if not isinstance(grid, pa.Table) or grid.num_rows == 0:
         return None
     columns = [grid.column(i) for i in range(grid.num_columns)]
     for encoding in candidates:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -34,8 +35,7 @@ class Month:
         return self.year * 12 + self.month - 1
 
     def add(self, n: int) -> "Month":
-        i = self.index + n
-        return Month(i // 12, i % 12 + 1)
+        return _month_at(self.year * 12 + self.month - 1 + n)
 
     @property
     def prev(self) -> "Month":
@@ -51,13 +51,25 @@ class Month:
 
     @property
     def last_day(self) -> date:
-        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+        return _last_day(self.year, self.month)
 
     def contains(self, day: date) -> bool:
         return self.first_day <= day <= self.last_day
 
     def __sub__(self, other: "Month") -> int:
         return self.index - other.index
+
+
+@functools.lru_cache(maxsize=4096)
+def _month_at(index: int) -> Month:
+    """The month of an index (year * 12 + month - 1), made once: a settlement asks for the same few months
+    a hundred thousand times (each person's three-month windows)."""
+    return Month(index // 12, index % 12 + 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def add_months(day: date, n: int) -> date:

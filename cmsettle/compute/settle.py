@@ -349,7 +349,8 @@ def settle(
         if person.counter_year != month.year:
             person = replace(person, counter_year=month.year, personal_leave_days_ytd=ZERO, absent_days_ytd=ZERO)
         # D36: open = disputes minus dispute_closed, counted over time (not floored at 0)
-        person = replace(person, open_disputes=person.open_disputes + disputes.get(mid, 0))
+        if mid in disputes:
+            person = replace(person, open_disputes=person.open_disputes + disputes[mid])
         lines = _Lines(mid)
         leaving = r.leave_date is not None and month.contains(r.leave_date)
 

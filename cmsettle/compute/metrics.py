@@ -17,6 +17,7 @@ Decimals, per group, exactly the same way.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
@@ -28,7 +29,8 @@ import pyarrow.compute as pc
 from cmsettle import model
 from cmsettle.model import MonthInputs
 from cmsettle.money import ZERO, fen
-from cmsettle.ruleset.schema import RuleSet
+from cmsettle.months import Month
+from cmsettle.ruleset.schema import Metrics, RuleSet
 
 EFFECTIVE_PRODUCTS = ("stock", "fund_open")  # M3/D8
 IPO_FUND_PRODUCTS = ("ipo_subscription", "fund_open")  # P5
@@ -218,6 +220,51 @@ class _ClientStatus(Mapping[str, str]):
 
 # --- the facts ------------------------------------------------------------------------------------------
 
+@dataclass
+class _Candidates:
+    """M3/D8/D9: the clients who may count this month (opened in M, or pending from earlier months) and their
+    buy turnover in M (P5, D8): only the candidates' trade rows are looked at."""
+
+    normal: np.ndarray
+    investigated: np.ndarray
+    malicious: np.ndarray
+    opened: np.ndarray
+    pending_at: list[tuple[str, int]]
+    slot: np.ndarray
+    buy_all: "_Amounts"
+    buy_ipo: "_Amounts"
+    end_c: "_Amounts"
+    effective: np.ndarray
+
+
+def _candidates(cl: "_Clients", clients: pd.DataFrame, trades: pd.DataFrame, t_codes: np.ndarray,
+                t_cat_pos: np.ndarray, turnover: "_Amounts", end_assets: "_Amounts", pending: frozenset[str],
+                month: Month, m: Metrics) -> _Candidates:
+    # M3/D8/D9: who may count this month: the clients opened in M and those pending from earlier months.
+    normal = _code_of(clients["status"], ("normal",))
+    investigated = _code_of(clients["status"], ("under_investigation",))
+    malicious = _code_of(clients["status"], ("malicious_confirmed",))
+    opened = np.flatnonzero(_in_month(clients["open_date"], month.first_day, month.last_day))
+    pending_at = [(cid, cl.position(cid)) for cid in sorted(pending)]
+    candidates = np.union1d(opened, [p for _, p in pending_at if p >= 0]).astype(np.int64)
+    slot = np.full(cl.n, -1, dtype=np.int64)
+    slot[candidates] = np.arange(len(candidates))
+    # their buy turnover (P5, D8): only the candidates' trade rows are looked at
+    t_slot = _lookup(_lookup(slot.astype(np.int32), t_cat_pos, -1), t_codes, -1)
+    rows = np.flatnonzero(_code_of(trades["side"], ("buy",)) & (t_slot >= 0))
+    bought, b_slot = turnover.take(rows), t_slot[rows]
+    n_cand = len(candidates)
+    buy_all = bought.sum_by(b_slot, n_cand)
+    buy_eff = bought.sum_by(np.where(_code_of(trades["product"], EFFECTIVE_PRODUCTS)[rows], b_slot, -1), n_cand)
+    buy_ipo = bought.sum_by(np.where(_code_of(trades["product"], IPO_FUND_PRODUCTS)[rows], b_slot, -1), n_cand)
+    end_c = end_assets.take(candidates)
+    effective = np.zeros(cl.n, dtype=bool)  # M3/D8: strictly greater
+    effective[candidates] = end_c.above(m.effective_threshold) | buy_eff.above(m.effective_threshold)
+
+    return _Candidates(normal, investigated, malicious, opened, pending_at, slot, buy_all, buy_ipo, end_c,
+                       effective)
+
+
 def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset[str]) -> MonthFacts:
     month = inputs.month
     m = rules.metrics
@@ -252,52 +299,39 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
     t_cat_pos = cl.category_positions(t_cats)
     t_owner = _lookup(cl.owner_of(t_cat_pos).astype(np.int32), t_codes, -1)
     turnover = _Amounts.of(trades["turnover"])
-    rate = _Amounts.of(trades["commission_rate"])
-    if rate.ints is not None:
-        rate_codes, rate_uniques = pd.factorize(rate.ints)
-        rates = [rate.decimal(int(u)) for u in rate_uniques]
-    else:
-        rate_codes, rate_uniques = pd.factorize(pd.Series(rate.objects, dtype=object))
-        rates = list(rate_uniques)
-    n_rates = max(len(rates), 1)
+    # The candidates' buys (numpy: no lock Python needs is held) beside the revenue per key.
+    with ThreadPoolExecutor(1) as side:
+        cands = side.submit(_candidates, cl, clients, trades, t_codes, t_cat_pos, turnover, book["end_assets"],
+                            pending, month, m)
+        rate = _Amounts.of(trades["commission_rate"])
+        if rate.ints is not None:
+            rate_codes, rate_uniques = pd.factorize(rate.ints)
+            rates = [rate.decimal(int(u)) for u in rate_uniques]
+        else:
+            rate_codes, rate_uniques = pd.factorize(pd.Series(rate.objects, dtype=object))
+            rates = list(rate_uniques)
+        n_rates = max(len(rates), 1)
 
-    # M5: turnover summed per (manager, commission rate), then the linear formula applied exactly.
-    wide = n_mgr * n_rates >= 2**31  # keys beyond int32: int64
-    key = t_owner.astype(np.int64) if wide else t_owner.copy()
-    key *= n_rates
-    key += rate_codes.astype(key.dtype, copy=False)
-    key[t_owner < 0] = -1
-    by_key = turnover.sums(key, n_mgr * n_rates)
-    traded = np.zeros(n_mgr * n_rates + 1, dtype=bool)  # the keys with trades; -1 (no owner) in the last slot
-    traded[key] = True
-    nr: dict[str, Decimal] = {}
-    turnover_of: dict[str, Decimal] = {}
-    for k in np.flatnonzero(traded[:-1]):
-        total, r = by_key[k], rates[k % n_rates]
-        mid = manager_ids[k // n_rates]
-        nr[mid] = nr.get(mid, ZERO) + total * (r * (1 - m.revenue_tax_rate) - m.regulatory_fee_rate)
-        turnover_of[mid] = turnover_of.get(mid, ZERO) + total
-
-    # M3/D8/D9: who may count this month: the clients opened in M and those pending from earlier months.
-    normal = _code_of(clients["status"], ("normal",))
-    investigated = _code_of(clients["status"], ("under_investigation",))
-    malicious = _code_of(clients["status"], ("malicious_confirmed",))
-    opened = np.flatnonzero(_in_month(clients["open_date"], month.first_day, month.last_day))
-    pending_at = [(cid, cl.position(cid)) for cid in sorted(pending)]
-    candidates = np.union1d(opened, [p for _, p in pending_at if p >= 0]).astype(np.int64)
-    slot = np.full(cl.n, -1, dtype=np.int64)
-    slot[candidates] = np.arange(len(candidates))
-    # their buy turnover (P5, D8): only the candidates' trade rows are looked at
-    t_slot = _lookup(_lookup(slot.astype(np.int32), t_cat_pos, -1), t_codes, -1)
-    rows = np.flatnonzero(_code_of(trades["side"], ("buy",)) & (t_slot >= 0))
-    bought, b_slot = turnover.take(rows), t_slot[rows]
-    n_cand = len(candidates)
-    buy_all = bought.sum_by(b_slot, n_cand)
-    buy_eff = bought.sum_by(np.where(_code_of(trades["product"], EFFECTIVE_PRODUCTS)[rows], b_slot, -1), n_cand)
-    buy_ipo = bought.sum_by(np.where(_code_of(trades["product"], IPO_FUND_PRODUCTS)[rows], b_slot, -1), n_cand)
-    end_c = book["end_assets"].take(candidates)
-    effective = np.zeros(cl.n, dtype=bool)  # M3/D8: strictly greater
-    effective[candidates] = end_c.above(m.effective_threshold) | buy_eff.above(m.effective_threshold)
+        # M5: turnover summed per (manager, commission rate), then the linear formula applied exactly.
+        wide = n_mgr * n_rates >= 2**31  # keys beyond int32: int64
+        key = t_owner.astype(np.int64) if wide else t_owner.copy()
+        key *= n_rates
+        key += rate_codes.astype(key.dtype, copy=False)
+        key[t_owner < 0] = -1
+        by_key = turnover.sums(key, n_mgr * n_rates)
+        traded = np.zeros(n_mgr * n_rates + 1, dtype=bool)  # the keys with trades; -1 (no owner): the last
+        traded[key] = True
+        nr: dict[str, Decimal] = {}
+        turnover_of: dict[str, Decimal] = {}
+        for k in np.flatnonzero(traded[:-1]):
+            total, r = by_key[k], rates[k % n_rates]
+            mid = manager_ids[k // n_rates]
+            nr[mid] = nr.get(mid, ZERO) + total * (r * (1 - m.revenue_tax_rate) - m.regulatory_fee_rate)
+            turnover_of[mid] = turnover_of.get(mid, ZERO) + total
+        c = cands.result()
+    normal, investigated, malicious, opened = c.normal, c.investigated, c.malicious, c.opened
+    pending_at, slot, buy_all, buy_ipo, end_c, effective = c.pending_at, c.slot, c.buy_all, c.buy_ipo, c.end_c, \
+        c.effective
 
     new_pending = set(pending)
     counted = opened[normal[opened] & effective[opened]]  # M3: opened in M, normal and effective

@@ -133,3 +133,15 @@ def test_settle_month_as_a_process_with_the_read_ahead_makes_the_same_outputs(tm
         res = office.subprocess("month", "2024-05", "--quiet", env=env)  # May again
         assert res.returncode == 0, res.stderr
     assert plain.tree("out") == ahead.tree("out") and plain.runs() == ahead.runs()
+
+
+def test_the_read_ahead_needs_nothing_but_pyarrow() -> None:
+    """The point of reading ahead: it starts before pandas, Typer, pydantic and SQLAlchemy are imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cmsettle.console, cmsettle.inputs.prefetch; "
+            "print(sorted(m for m in ('pandas', 'typer', 'pydantic', 'sqlalchemy', 'rich', 'cmsettle.cli') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

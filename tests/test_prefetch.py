@@ -145,3 +145,15 @@ def test_the_read_ahead_needs_nothing_but_pyarrow() -> None:
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_read_ahead_that_fails_leaves_the_file_to_the_usual_reading(month: Path, claims: list[object],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*a: object) -> object:
+        raise RuntimeError("pyarrow gave up")
+
+    monkeypatch.setattr(prefetch, "first_grid", broken)
+    prefetch.start(month / str(MONTH))
+    prefetch._ahead.thread.join()  # the thread ended quietly, nothing read
+    inputs = _load(month)
+    assert all(c is None for c in claims) and len(inputs.trades) > 40_000 - 100

@@ -59,7 +59,7 @@ class _Ahead:
                         mm.close()
                     except BufferError:  # a view still held somewhere: closed when it goes
                         pass
-        except (OSError, ValueError):  # unreadable or empty: read (and reported) the usual way
+        except Exception:  # noqa: BLE001  anything (unreadable, empty, ...): read and reported the usual way
             self.read = None
 
 

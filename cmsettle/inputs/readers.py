@@ -190,10 +190,10 @@ def _needs_strip(data: bytes, sep: str) -> bool:
 def _cells_need_strip(columns: list[pa.ChunkedArray], sep: str) -> bool:
     """:func:`_needs_strip` on the cells below the header: the bytes of _WS_LEADS can only be in them."""
     leads = _WS_LEADS + ((b"\t",) if sep != "\t" else ())
-    return any(any(data.find(b) >= 0 for b in leads) for c in columns for data in _chunk_bytes(c))
+    return any(any(data.find(b) >= 0 for b in leads) for c in columns for data in chunk_bytes(c))
 
 
-def _chunk_bytes(column: pa.ChunkedArray) -> Iterator[bytes]:
+def chunk_bytes(column: pa.ChunkedArray) -> Iterator[bytes]:
     """The bytes of each chunk of a (large) string or binary column, its values one after the other."""
     for chunk in column.chunks:
         if len(chunk) == 0 or chunk.buffers()[2] is None:
@@ -239,7 +239,7 @@ def _decoded(column: pa.ChunkedArray, encoding: str) -> pa.ChunkedArray:
     each distinct value decoded once."""
     head = pa.array([column[0].as_py().decode(encoding)], type=pa.large_string())
     body = column.slice(1)
-    if all(data.isascii() for data in _chunk_bytes(body)):
+    if all(data.isascii() for data in chunk_bytes(body)):
         return pa.chunked_array([head, *body.cast(pa.large_string()).chunks], type=pa.large_string())
     codes = body.dictionary_encode().unify_dictionaries()
     distinct = codes.chunks[0].dictionary.to_pylist() if codes.num_chunks else []

@@ -37,7 +37,7 @@ from cmsettle.errors import InputError, NotReadyError, Problem
 from cmsettle.inputs import tables as T
 from cmsettle.inputs import prefetch
 from cmsettle.inputs.prefetch import file_stamp
-from cmsettle.inputs.readers import RawTable, file_sha256, read_table
+from cmsettle.inputs.readers import RawTable, chunk_bytes, file_sha256, read_table
 from cmsettle.money import D
 from cmsettle.months import Month
 from cmsettle.ruleset.schema import RuleSet
@@ -397,16 +397,7 @@ _FAST_CHARS = 30  # pyarrow's decimal128 holds 38 digits; longer texts could ove
 
 def _has_bytes(arr: pa.ChunkedArray, wanted: bytes) -> bool:
     """Whether any value of a string column contains one of the bytes ``wanted`` (memchr over the data)."""
-    for chunk in arr.chunks:
-        if len(chunk) == 0 or chunk.buffers()[2] is None:
-            continue
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)
-        start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
-        data = chunk.buffers()[2].to_pybytes()[start:end] if end > start else b""
-        if any(data.find(bytes([w])) >= 0 for w in wanted):
-            return True
-    return False
+    return any(data.find(bytes([w])) >= 0 for data in chunk_bytes(arr) for w in wanted)
 
 
 def _combined(values: pa.ChunkedArray) -> pa.Array:

@@ -108,12 +108,26 @@ def test_a_file_changed_after_its_read_ahead_is_read_again(month: Path, tmp_path
     assert len(inputs.trades) == len(_load(month).trades) - 99  # the file as it is now
 
 
+def test_only_the_large_tables_files_are_read_ahead(month: Path, tmp_path: Path) -> None:
+    from cmsettle import model
+
+    assert {name.removesuffix(".csv") for name in prefetch.LARGE} == set(model.FRAME_SCHEMA)
+    folder = tmp_path / str(MONTH)
+    folder.mkdir()
+    (folder / "trades_backup.csv").write_bytes((month / str(MONTH) / "trades.csv").read_bytes() * 2)
+    (folder / "Clients.CSV").write_bytes((month / str(MONTH) / "clients.csv").read_bytes())
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(prefetch, "AHEAD_FROM", 0)
+        assert prefetch.start(folder) == folder / "Clients.CSV"  # not the larger file no table reads
+        prefetch.discard()
+
+
 def test_a_read_ahead_of_another_folder_is_not_used_and_is_dropped(month: Path, tmp_path: Path,
                                                                    claims: list[object]) -> None:
     other = tmp_path / "other"
     other.mkdir()
-    (other / "big.csv").write_bytes((month / str(MONTH) / "trades.csv").read_bytes())
-    assert prefetch.start(other) == other / "big.csv"
+    (other / "trades.csv").write_bytes((month / str(MONTH) / "trades.csv").read_bytes())
+    assert prefetch.start(other) == other / "trades.csv"
     _load(month)
     assert all(c is None for c in claims)
     assert prefetch._ahead is None  # dropped when the month's reading ended (MonthReader.close)

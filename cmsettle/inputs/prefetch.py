@@ -3,8 +3,8 @@
 Starting the command imports pandas, SQLAlchemy, pydantic, Typer and the rest: about half a second on one
 core, with the other idle, before the month's files begin to be read (cmsettle.inputs.MonthReader).
 The console script (cmsettle.console) therefore starts, with nothing but pyarrow imported, one thread that
-reads the largest CSV file of the month folder into its grid of text (cmsettle.inputs.grid), exactly as
-readers.py would; readers.py then takes that grid (:func:`claim`) instead of reading the file again, if it is
+reads the largest of the month folder's large tables (trades, at scale) into its grid of text
+(cmsettle.inputs.grid), exactly as readers.py would; readers.py then takes that grid (:func:`claim`) instead of reading the file again, if it is
 the same file unchanged since (inode, size and modification time). Anything else (another folder given
 after all, a file changed, a GBK file, a read that failed) and the file is read the usual way; the grid read
 ahead is dropped when the month's reading ends (:func:`discard`). Only pyarrow is needed here.
@@ -70,12 +70,16 @@ _lock = threading.Lock()
 AHEAD_FROM = 1 << 26
 
 
+#: The input files that can be large (the tables of cmsettle.model.FRAME_SCHEMA), as named in a month folder.
+LARGE = ("clients.csv", "assets.csv", "trades.csv", "fund_sales.csv")
+
+
 def start(folder: Path) -> Path | None:
-    """Begin reading the largest ``.csv`` file of a month folder in the background; the file, or None when
-    there is nothing worth it (no folder, no CSV file of AHEAD_FROM bytes or more)."""
+    """Begin reading the largest of a month folder's LARGE files in the background; the file, or None when
+    there is nothing worth it (no folder, no such file of AHEAD_FROM bytes or more)."""
     global _ahead
     try:
-        files = [(p.stat().st_size, p) for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file()]
+        files = [(p.stat().st_size, p) for p in folder.iterdir() if p.name.casefold() in LARGE and p.is_file()]
     except OSError:
         return None
     if not files:

@@ -260,7 +260,6 @@ def _candidates(cl: "_Clients", clients: pd.DataFrame, trades: pd.DataFrame, t_c
     end_c = end_assets.take(candidates)
     effective = np.zeros(cl.n, dtype=bool)  # M3/D8: strictly greater
     effective[candidates] = end_c.above(m.effective_threshold) | buy_eff.above(m.effective_threshold)
-
     return _Candidates(normal, investigated, malicious, opened, pending_at, slot, buy_all, buy_ipo, end_c,
                        effective)
 

@@ -131,14 +131,15 @@ def initial_state(inputs: MonthInputs, rules: RuleSet) -> LedgerState:
     persons: dict[str, Person] = {}
     for o in inputs.opening:
         r = roster.get(o.manager_id)
+        listed = {} if r is None else {"name": r.name, "position": r.position, "contract": r.contract,
+                                       "hire_date": r.hire_date}
         p = Person(
             manager_id=o.manager_id, excess_carry=o.excess_carry, risk_fund_balance=o.risk_fund_balance,
             tax_year=month.year, ytd_taxable=o.ytd_taxable, ytd_tax=o.ytd_tax, counter_year=month.year,
             personal_leave_days_ytd=o.personal_leave_days_ytd, absent_days_ytd=o.absent_days_ytd,
-            discretionary_count=o.discretionary_count,
+            discretionary_count=o.discretionary_count, **listed,
         )
         if r is not None:
-            p = replace(p, name=r.name, position=r.position, contract=r.contract, hire_date=r.hire_date)
             if r.leave_date is not None and r.leave_date < month.first_day:
                 # D1: left before the ledger began: approved → refund at leave month + 6, else forfeited.
                 leave = Month.of(r.leave_date)

@@ -171,3 +171,12 @@ def test_a_read_ahead_that_fails_leaves_the_file_to_the_usual_reading(month: Pat
     prefetch._ahead.thread.join()  # the thread ended quietly, nothing read
     inputs = _load(month)
     assert all(c is None for c in claims) and len(inputs.trades) > 40_000 - 100
+
+
+def test_the_console_script_keeps_numpy_to_one_blas_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    console.single_threaded_blas()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # a choice made outside is kept
+    console.single_threaded_blas()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"

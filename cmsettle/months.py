@@ -35,7 +35,7 @@ class Month:
         return self.year * 12 + self.month - 1
 
     def add(self, n: int) -> "Month":
-        return _month_at(self.year * 12 + self.month - 1 + n)
+        return _month_at(self.index + n)
 
     @property
     def prev(self) -> "Month":

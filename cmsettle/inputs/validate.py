@@ -5,7 +5,7 @@ the aliases -> type every column -> check rows, duplicates and references across
 immutable ``MonthInputs``. Problems are collected, never raised one by one: one run reports every problem
 of every file in a single ``InputError`` (at most ``CAP`` per file and column, then a count).
 
-Columns are typed per distinct value (``pd.factorize``), so a 10M-row table with a few thousand distinct
+Columns are typed per distinct value (pyarrow's dictionary encoding), so a 10M-row table with a few thousand distinct
 dates, codes or ids costs a few thousand parses, and Problems are built only for failing rows. The large
 tables (clients, assets, trades, fund_sales) come out in the compact dtypes of :mod:`cmsettle.model`:
 ids and codes as categories, dates as arrow dates, and amounts parsed by pyarrow straight from the text
@@ -249,14 +249,18 @@ def arrow_text(texts: pd.Series | pd.Index) -> pa.ChunkedArray:
 
 
 def factorize(texts: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes per row (int32) and the distinct texts (a ``str`` Series), in order of first appearance.
-
-    pyarrow's dictionary encoding straight on the arrow strings: the chunks of a chunked column share one
-    growing dictionary, so the last chunk's is the whole of it.
-    """
+    """Codes per row (int32) and the distinct texts (a ``str`` Series), in order of first appearance."""
     arr = arrow_text(texts)
     if len(arr) == 0:
         return np.zeros(0, dtype=np.int32), pd.Series([], dtype=_TEXT)
+    codes, uniques = _dictionary_codes(arr)
+    return codes, pd.Series(uniques, dtype=_TEXT)
+
+
+def _dictionary_codes(arr: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """pyarrow's dictionary encoding of a non-empty column (no GIL held while it hashes): the codes per row
+    (int32, -1 where null) and the distinct values in order of first appearance. The chunks of a chunked
+    column share one growing dictionary, so the last chunk's is the whole of it."""
     enc = arr.dictionary_encode()
     chunks = enc.chunks
     uniques = chunks[-1].dictionary
@@ -265,7 +269,7 @@ def factorize(texts: pd.Series) -> tuple[np.ndarray, pd.Series]:
         enc = enc.unify_dictionaries()
         chunks, uniques = enc.chunks, enc.chunks[0].dictionary
     codes = np.concatenate([np.asarray(c.indices.fill_null(-1)) for c in chunks])
-    return codes, pd.Series(uniques, dtype=_TEXT)
+    return codes, uniques
 
 
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" with pyarrow
@@ -282,10 +286,8 @@ def _factorize_numeric(texts: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
         numbers = pc.cast(arr, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.int64)  # no nulls: they failed the cast
-    # pandas' hash table, sized ahead (growing it is most of the cost), in order of first appearance
-    codes, uniques = pd.factorize(values, size_hint=min(len(values), 1 << 21))
-    return codes, pd.Series(pa.array(uniques).cast(pa.large_string()), dtype=_TEXT)
+    codes, uniques = _dictionary_codes(numbers)  # no nulls: they failed the cast
+    return codes, pd.Series(uniques.cast(pa.large_string()), dtype=_TEXT)
 
 
 def _categorical(codes: np.ndarray, distinct: pd.Index) -> pd.Categorical:

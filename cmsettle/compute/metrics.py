@@ -63,7 +63,10 @@ class MonthFacts:
     client_status: Mapping[str, str] = field(default_factory=dict)
 
     def of(self, manager_id: str) -> ClientFacts:
-        return self.by_manager.get(manager_id, ClientFacts())
+        return self.by_manager.get(manager_id, _NO_CLIENTS)
+
+
+_NO_CLIENTS = ClientFacts()  # a manager without clients (frozen: one instance serves all)
 
 
 # --- exact sums of amount columns -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q cmsettle  # an editable install leaves the package uncompiled (see README, Scale)
 	touch $(STAMP)
 
 demo: $(STAMP) ## install, settle the sample months in order, show where the outputs are

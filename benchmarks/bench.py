@@ -17,9 +17,11 @@ same files, as whole processes (interpreter start and imports included), alterna
 * the full run: `python -m cmsettle month 2024-05` with a fresh SQLite ledger (the first ledger month,
   so history and opening are read) writing its outputs into a fresh temporary folder.
 
-It prints each run, then per scale the median wall times, `ratio: X.XX` (full / floor, the median of
-the ratios of the pairs, run one after the other), the peak resident memory of each process (the
-operating system's own accounting, from wait4) and their ratio. One untimed pair runs first.
+Before each full run, untimed, it waits while creating files in its folder is slow (the disk after many
+files were removed: see wait_for_file_creation), saying so. It prints each run, then per scale the median
+wall times, `ratio: X.XX` (full / floor, the median of the ratios of the pairs, run one after the other),
+the peak resident memory of each process (the operating system's own accounting, from wait4) and their
+ratio. One untimed pair runs first.
 """
 
 from __future__ import annotations
@@ -117,14 +119,56 @@ def full_cmd(folder: Path, work: Path, core: bool = False) -> list[str]:
 
 
 # Each full run works in a fresh folder, removed only when the whole benchmark is over: deleting thousands of
-# payslips between runs leaves the file system work (freeing blocks, journal commits) that stalls the next
-# run's file creation by seconds on some disks, a cost of the harness, not of the run.
+# payslips between runs would stall the next run's file creation (see wait_for_file_creation), a cost of the
+# harness, not of the run.
 _WORK = Path(tempfile.mkdtemp(prefix="cmsettle-bench-"))
 atexit.register(shutil.rmtree, _WORK, True)
 
 
+# Creating files can stall for minutes on some disks after many files were removed (here: ext4 without a
+# journal, whose inode allocator passes over recently freed inodes one by one for every file it creates, so a
+# run's 5,000 payslips took 1-3.5 s of kernel time instead of 0.1-0.2 s; the test suite's and the previous
+# benchmark's clean-ups are enough). Before each full run an untimed probe creates 1,000 empty files in the
+# benchmark's folder; while that is slow, the benchmark waits (and says so) rather than time the disk's state.
+PROBE_FILES = 1000
+PROBE_LIMIT = 0.1  # seconds for PROBE_FILES: 0.02-0.04 s here normally, 4-25x that during a stall
+PROBE_PATIENCE = 600.0  # seconds to wait at most; then the run is timed anyway, with a warning
+PROBE_INTERVAL = 15.0
+
+
+def file_creation_seconds(folder: Path, files: int = PROBE_FILES) -> float:
+    """Wall time to create ``files`` empty files in a new folder under ``folder`` (kept until the end: removing
+    them would add to what is being waited out)."""
+    probe = Path(tempfile.mkdtemp(dir=folder, prefix="probe-"))
+    t0 = time.perf_counter()
+    for i in range(files):
+        os.close(os.open(probe / str(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return time.perf_counter() - t0
+
+
+def wait_for_file_creation(folder: Path, probe=file_creation_seconds, sleep=time.sleep,  # noqa: ANN001
+                           limit: float = PROBE_LIMIT, patience: float = PROBE_PATIENCE,
+                           interval: float = PROBE_INTERVAL) -> float:
+    """Wait until creating files in ``folder`` is quick again (see PROBE_LIMIT); the seconds waited."""
+    waited = 0.0
+    while (took := probe(folder)) > limit:
+        if waited >= patience:
+            print(f"  file creation still slow after {waited:.0f} s ({took:.2f} s for {PROBE_FILES:,} files): "
+                  "timed anyway, the full run's figure includes the stall", flush=True)
+            return waited
+        if not waited:
+            print(f"  file creation is slow on this disk now ({took:.2f} s for {PROBE_FILES:,} empty files, "
+                  f"limit {limit:.2f} s; many files were removed lately): waiting", flush=True)
+        sleep(interval)
+        waited += interval
+    if waited:
+        print(f"  file creation quick again after {waited:.0f} s ({took:.3f} s)", flush=True)
+    return waited
+
+
 def full_run(folder: Path, core: bool = False) -> Run:
     work = Path(tempfile.mkdtemp(dir=_WORK))
+    wait_for_file_creation(_WORK)
     r = run(full_cmd(folder, work, core), work)
     if not (work / "out" / MONTH / "pay_lines.csv").exists():
         sys.exit(f"the full run wrote no {MONTH}/pay_lines.csv")

@@ -31,3 +31,43 @@ def test_the_package_is_compiled_before_timing_even_where_python_writes_no_bytec
         cached = Path(importlib.util.cache_from_source(str(src)))
         assert cached.exists(), src
         assert cached.stat().st_mtime >= src.stat().st_mtime, src
+
+
+def test_file_creation_probe_creates_the_files_in_a_folder_of_its_own(tmp_path):
+    bench = _bench_module()
+    took = bench.file_creation_seconds(tmp_path, files=250)
+    assert took > 0
+    (probe,) = tmp_path.iterdir()
+    assert probe.name.startswith("probe-")
+    assert len(list(probe.iterdir())) == 250
+
+
+def _probes(*seconds):
+    it = iter(seconds)
+    return lambda folder: next(it)
+
+
+def test_no_wait_while_file_creation_is_quick(tmp_path, capsys):
+    bench = _bench_module()
+    slept = []
+    assert bench.wait_for_file_creation(tmp_path, probe=_probes(0.03), sleep=slept.append) == 0
+    assert slept == [] and capsys.readouterr().out == ""
+
+
+def test_waits_while_file_creation_is_slow_then_says_how_long(tmp_path, capsys):
+    bench = _bench_module()
+    slept = []
+    waited = bench.wait_for_file_creation(tmp_path, probe=_probes(0.9, 0.4, 0.05), sleep=slept.append,
+                                          limit=0.1, interval=15)
+    assert waited == 30 and slept == [15, 15]
+    out = capsys.readouterr().out
+    assert "0.90 s for 1,000 empty files" in out and "quick again after 30 s (0.050 s)" in out
+
+
+def test_times_anyway_after_its_patience_with_a_warning(tmp_path, capsys):
+    bench = _bench_module()
+    slept = []
+    waited = bench.wait_for_file_creation(tmp_path, probe=_probes(*[0.5] * 10), sleep=slept.append,
+                                          limit=0.1, patience=45, interval=15)
+    assert waited == 45 and slept == [15, 15, 15]
+    assert "still slow after 45 s (0.50 s for 1,000 files): timed anyway" in capsys.readouterr().out

@@ -139,8 +139,8 @@ PROBE_INTERVAL = 15.0
 
 
 def file_creation_seconds(folder: Path, files: int = PROBE_FILES, rounds: int = 3) -> float:
-    """The median wall time of ``rounds`` times creating ``files`` empty files in a new folder under ``folder``
-    (kept until the end: removing them would add to what is being waited out)."""
+    """The median wall time of ``rounds`` times creating ``files`` empty files in a new folder under
+    ``folder`` (kept until the end: removing them would add to what is being waited out)."""
     times = []
     for _ in range(rounds):
         probe = Path(tempfile.mkdtemp(dir=folder, prefix="probe-"))
@@ -158,8 +158,8 @@ def wait_for_file_creation(folder: Path, probe=file_creation_seconds, sleep=time
     waited = 0.0
     while (took := probe(folder)) > limit:
         if waited >= patience:
-            print(f"  file creation still slow after {waited:.0f} s ({took:.2f} s for {PROBE_FILES:,} files): "
-                  "timed anyway, the full run's figure includes the stall", flush=True)
+            print(f"  file creation still slow after {waited:.0f} s ({took:.2f} s for {PROBE_FILES:,} "
+                  "files): timed anyway, the full run's figure includes the stall", flush=True)
             return waited
         if not waited:
             print(f"  file creation is slow on this disk now ({took:.2f} s for {PROBE_FILES:,} empty files, "

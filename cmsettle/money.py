@@ -38,8 +38,6 @@ def D(value: object) -> Decimal:
 
 # The rounding is passed by position: as a keyword, each call costs twice as much (a month calls fen a few
 # hundred thousand times); it is the same argument.
-
-
 def fen(value: Decimal) -> Decimal:
     """Round to 0.01, half up (RULEBOOK N4)."""
     return value.quantize(FEN, ROUND_HALF_UP)

@@ -71,3 +71,6 @@ def test_times_anyway_after_its_patience_with_a_warning(tmp_path, capsys):
                                           limit=0.1, patience=45, interval=15)
     assert waited == 45 and slept == [15, 15, 15]
     assert "still slow after 45 s (0.50 s for 1,000 files): timed anyway" in capsys.readouterr().out
+    # having given up once, the benchmark does not wait (nor probe) before the next runs
+    assert bench.wait_for_file_creation(tmp_path, probe=_probes(), sleep=slept.append) == 0
+    assert slept == [15, 15, 15] and capsys.readouterr().out == ""

@@ -137,7 +137,7 @@ PROBE_LIMIT = 0.06  # seconds for PROBE_FILES: 0.02-0.04 s here normally, 0.1-0.
 PROBE_PATIENCE = 600.0  # seconds to wait at most; then the run is timed anyway, with a warning, and the
 # benchmark waits no more (on a disk where creating files is always that slow, it would wait before each run)
 PROBE_INTERVAL = 15.0
-_patient = [True]  # False once the benchmark has given up waiting
+_patient = True  # False once the benchmark has given up waiting
 
 
 def file_creation_seconds(folder: Path, files: int = PROBE_FILES, rounds: int = 3) -> float:
@@ -158,10 +158,11 @@ def wait_for_file_creation(folder: Path, probe=file_creation_seconds, sleep=time
                            interval: float = PROBE_INTERVAL) -> float:
     """Wait until creating files in ``folder`` is quick again (see PROBE_LIMIT); the seconds waited. After
     one wait that ran out of patience, none any more."""
+    global _patient
     waited = 0.0
-    while _patient[0] and (took := probe(folder)) > limit:
+    while _patient and (took := probe(folder)) > limit:
         if waited >= patience:
-            _patient[0] = False
+            _patient = False
             print(f"  file creation still slow after {waited:.0f} s ({took:.2f} s for {PROBE_FILES:,} "
                   "files): timed anyway, the full runs' figures include it; no more waiting", flush=True)
             return waited

@@ -17,9 +17,9 @@ same files, as whole processes (interpreter start and imports included), alterna
 * the full run: `python -m cmsettle month 2024-05` with a fresh SQLite ledger (the first ledger month,
   so history and opening are read) writing its outputs into a fresh temporary folder.
 
-Before each full run, untimed, it waits while creating files in its folder is slow (the disk after many
-files were removed: see wait_for_file_creation), saying so. It prints each run, then per scale the median
-wall times, `ratio: X.XX` (full / floor, the median of the ratios of the pairs, run one after the other),
+Untimed, it first compiles cmsettle to bytecode (see compiled), and before each full run it waits while
+creating files in its folder is slow (the disk after many files were removed: see wait_for_file_creation),
+saying so. It prints each run, then per scale the median wall times, `ratio: X.XX` (full / floor, the median of the ratios of the pairs, run one after the other),
 the peak resident memory of each process (the operating system's own accounting, from wait4) and their
 ratio. One untimed pair runs first.
 """

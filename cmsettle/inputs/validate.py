@@ -6,8 +6,9 @@ immutable ``MonthInputs``. Problems are collected, never raised one by one: one 
 of every file in a single ``InputError`` (at most ``CAP`` per file and column, then a count).
 
 Columns are typed per distinct value (pyarrow's dictionary encoding), so a 10M-row table with a few
-thousand distinct dates, codes or ids costs a few thousand parses, and Problems are built only for failing rows. The large
-tables (clients, assets, trades, fund_sales) come out in the compact dtypes of :mod:`cmsettle.model`:
+thousand distinct dates, codes or ids costs a few thousand parses, and Problems are built only for failing
+rows. The large tables (clients, assets, trades, fund_sales) come out in the compact dtypes of
+:mod:`cmsettle.model`:
 ids and codes as categories, dates as arrow dates, and amounts parsed by pyarrow straight from the text
 into exact scaled integers (:func:`parse_amount_column`; no float, no Decimal object per row).
 """

@@ -19,9 +19,9 @@ same files, as whole processes (interpreter start and imports included), alterna
 
 Untimed, it first compiles cmsettle to bytecode (see compiled), and before each full run it waits while
 creating files in its folder is slow (the disk after many files were removed: see wait_for_file_creation),
-saying so. It prints each run, then per scale the median wall times, `ratio: X.XX` (full / floor, the median of the ratios of the pairs, run one after the other),
-the peak resident memory of each process (the operating system's own accounting, from wait4) and their
-ratio. One untimed pair runs first.
+saying so. It prints each run, then per scale the median wall times, `ratio: X.XX` (full / floor, the
+median of the ratios of the pairs, run one after the other), the peak resident memory of each process (the
+operating system's own accounting, from wait4) and their ratio. One untimed pair runs first.
 """
 
 from __future__ import annotations

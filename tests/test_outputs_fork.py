@@ -61,15 +61,21 @@ def test_forked_payslips_are_the_same_bytes_as_one_process_writes(template: Offi
 
 
 def in_the_child(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
-    """pipeline.payslips does ``action`` first in a forked process (and renders as usual in this one)."""
-    parent, real = os.getpid(), pipeline.payslips
+    """The payslips' renderer does ``action`` first in a forked process (and renders as usual in this one);
+    the child always takes the first share of the payslips."""
+    parent, real = os.getpid(), pipeline.payslip_renderer
 
-    def payslips(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        if os.getpid() != parent:
-            action()
-        return real(*args, **kwargs)
+    def renderer(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        render = real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "payslips", payslips)
+        def some(managers):  # noqa: ANN001, ANN202
+            if os.getpid() != parent:
+                action()
+            return render(managers)
+
+        return some
+
+    monkeypatch.setattr(pipeline, "payslip_renderer", renderer)
 
 
 def test_a_failure_in_the_forked_process_is_the_runs_failure(office: Office,

@@ -851,6 +851,18 @@ def payslips(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_d
              templates: Path = TEMPLATES_DIR) -> dict[str, bytes]:
     """``{"payslips/<manager_id>.html": bytes}`` for everyone settled, and ``.pdf`` with WeasyPrint
     (``pdf=None``: as report.yaml's ``payslip.pdf`` says; ``auto``: when WeasyPrint is installed)."""
+    render = payslip_renderer(result, rule_set, run_id=run_id, pay_day=pay_day, config=config, pdf=pdf,
+                              templates=templates)
+    return render(result.managers)
+
+
+def payslip_renderer(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_day: str,
+                     config: ReportConfig | None = None, pdf: bool | None = None,
+                     templates: Path = TEMPLATES_DIR,
+                     ) -> Callable[[Sequence[ManagerResult]], dict[str, bytes]]:
+    """What :func:`payslips` does, for any of the month's people at a time: the month's shared part
+    (PayslipMonth) made once, here; each call gives the files of the people it is given, the same bytes
+    whoever else's were made before (cmsettle.pipeline shares the payslips out between two processes)."""
     cfg = config or load_config()
     explanations = load_explanations()
     if pdf is None:
@@ -858,11 +870,15 @@ def payslips(result: MonthResult, rule_set: LoadedRuleSet, *, run_id: str, pay_d
     with_pdf = pdf
     month = PayslipMonth(result, rule_set, run_id=run_id, pay_day=pay_day, cfg=cfg, explanations=explanations,
                          templates=templates)
-    out: dict[str, bytes] = {}
-    for m in result.managers:
-        html = month.html(m)
-        out[f"{PAYSLIP_DIR}/{m.manager_id}.html"] = html
-        if with_pdf:
-            out[f"{PAYSLIP_DIR}/{m.manager_id}.pdf"] = html_to_pdf(html, templates)
-    return out
+
+    def render(managers: Sequence[ManagerResult]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for m in managers:
+            html = month.html(m)
+            out[f"{PAYSLIP_DIR}/{m.manager_id}.html"] = html
+            if with_pdf:
+                out[f"{PAYSLIP_DIR}/{m.manager_id}.pdf"] = html_to_pdf(html, templates)
+        return out
+
+    return render
 

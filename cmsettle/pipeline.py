@@ -11,9 +11,9 @@ The input files are read beside that line, in a thread of its own, from the firs
 reading holds no lock Python needs. The large ones are hashed (for the manifest and the run id) by that
 thread while the month is computed, which keeps one core busy and leaves the other idle.
 
-With many people the payslips are rendered and written by a forked process (PayslipProcess) while this
-one writes the report and the CSV files and prepares the ledger's transaction, then makes the payslips
-the child has not got to yet; the commit waits for every file and the manifest (StagedOutputs). Not a
+With many people the report and the payslips are made and written by a forked process (OutputJobs) while
+this one writes the CSV files and prepares the ledger's transaction, then makes the payslips the child has
+not got to yet; the commit waits for every file and the manifest (StagedOutputs). Not a
 thread: a writing thread needs Python's lock for each of its system calls and waits for it while this one
 works (5,000 payslips took 1.2-1.8 s that way, 0.2 s alone).
 """
@@ -34,8 +34,9 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -370,13 +371,13 @@ class StagedOutputs:
     """Every output file of DATA.md, written into the staging folder; the manifest (over the others' hashes)
     by :meth:`finish`, which returns the sha256 of each file, the manifest's too (each file hashed once).
 
-    With many people the payslips (one per person: 5,000 in a large company) are rendered and written by a
-    forked process (PayslipProcess), started first: this process meanwhile renders and writes the report and
-    the CSV files, and goes on to prepare the ledger's transaction, which asks :meth:`finish` before its
-    commit; this process then makes the payslips the child has not taken yet. Both halves are Python work
-    (and file creation) that one core does at a time (at 5,000 people: payslips 1.1-2 s; report and CSV
-    files 0.8 s, the ledger's rows 0.5 s).
-    Leaving the ``with`` block before :meth:`finish` (an error) stops the payslips' process."""
+    The report and the payslips (one per person: 5,000 in a large company) are jobs of an OutputJobs: with
+    many people, a forked process starts on them at once, the report first, while this process writes the
+    CSV files and goes on to prepare the ledger's transaction, which asks :meth:`finish` before its commit;
+    this process then takes the payslips the child has not got to yet. Both halves are Python work (and
+    file creation) that one core does at a time (at 5,000 people: the report 0.6-0.8 s, the payslips
+    1.1-2 s; the CSV files 0.2 s, the ledger's rows 0.5 s). Leaving the ``with`` block before
+    :meth:`finish` (an error) stops the forked process."""
 
     def __init__(self, staging: Path, result: MonthResult, rule_set: LoadedRuleSet, files: tuple[InputFile, ...],
                  *, run_id: str, revision: int, status: str, pay_day: str):
@@ -384,30 +385,36 @@ class StagedOutputs:
 
         self._staging, self._result, self._rule_set, self._files = staging, result, rule_set, files
         self._meta = {"run_id": run_id, "revision": revision, "status": status, "pay_day": pay_day}
-        self._slips = PayslipProcess(staging, result.managers,
-                                     payslip_renderer(result, rule_set, run_id=run_id, pay_day=pay_day),
-                                     fork=_fork_worthwhile(len(result.managers)))
+
+        def report() -> dict[str, bytes]:
+            return {REPORT_FILE: pay_report(result, rule_set, files, run_id=run_id, revision=revision,
+                                            status=status, pay_day=pay_day)}
+
+        render = payslip_renderer(result, rule_set, run_id=run_id, pay_day=pay_day)
+        people = result.managers
+        size = -(-len(people) // SHARES) or 1
+        slips = [partial(render, people[i:i + size]) for i in range(0, len(people), size)]
+        self._jobs = OutputJobs(staging, [report, *slips], fork=_fork_worthwhile(len(people)))
         self._hashes: dict[str, str] | None = None
         try:
             outputs = {
                 "pay_lines.csv": out.pay_lines_csv(result),
                 "managers.csv": out.managers_csv(result),
                 "bank_transfer.csv": out.bank_csv(result, final=status == "closed"),
-                REPORT_FILE: pay_report(result, rule_set, files, run_id=run_id, revision=revision, status=status,
-                                        pay_day=pay_day),
             }
             _write(staging, outputs)
         except BaseException:
-            self._slips.stop()
+            self._jobs.stop()
             raise
         self._written = {name: out.sha256(data) for name, data in outputs.items()}
 
     def finish(self) -> dict[str, str]:
-        """Wait for the payslips, write the manifest; name -> sha256 of every file (asked again: the same)."""
+        """Finish the report and the payslips, write the manifest; name -> sha256 of every file (asked again:
+        the same)."""
         if self._hashes is not None:
             return self._hashes
         written = dict(self._written)
-        written.update(self._slips.hashes())
+        written.update(self._jobs.hashes())
         hashes = dict(sorted(written.items()))
         m, rule_set = self._meta, self._rule_set
         manifest = {
@@ -435,10 +442,11 @@ class StagedOutputs:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._slips.stop()
+        self._jobs.stop()
 
 
-#: The payslips are cut into this many shares at most (PayslipProcess): one byte each in its pipe.
+#: The payslips are cut into this many shares at most (StagedOutputs): with the report, one byte each in
+#: OutputJobs' pipe.
 SHARES = 200
 
 #: From this many payslips on, they are written by a forked process (below it the fork costs more than it
@@ -451,21 +459,21 @@ def _fork_worthwhile(payslip_count: int) -> bool:
     return payslip_count >= least and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 
 
-class PayslipProcess:
-    """The payslips rendered and written into the staging folder by two processes, this one and a forked
-    child, or (``fork=False``) by this one alone.
+Job = Callable[[], dict[str, bytes]]  # some of the output files: name -> bytes
 
-    The people are cut into shares (SHARES at most). The child takes the first share at once, the others
-    one by one from a pipe that holds their numbers, a byte each, and that both processes read from (a read
-    of one byte from a pipe is whole: no two readers get the same byte). The child starts with a copy of
-    this process (the month's results and ``render``, made here, included: nothing to send it), writes the
-    files of its shares, sends back their sha256 through a second pipe, then ends with ``os._exit`` (no
-    exit handlers, no buffers flushed twice, the ledger's connection left to this process). This process
-    meanwhile writes the report and the CSV files and prepares the ledger's transaction; when it asks for
-    the payslips' hashes (:meth:`hashes`) it takes the shares left rather than wait: the two end about
-    together (at 5,000 people this process used to wait 0.6-1.0 s for the child, its other core idle). The
-    files are the same bytes whoever makes them (``render`` gives each person's payslip the same way,
-    whatever it rendered before).
+
+class OutputJobs:
+    """Output files made and written into the staging folder by two processes, this one and a forked child,
+    or (``fork=False``) by this one alone, at once.
+
+    The child takes the first job at once, the others one by one from a pipe that holds their numbers, a
+    byte each, and that both processes read from (a read of one byte from a pipe is whole: no two readers
+    get the same byte). It starts with a copy of this process (the month's results and the jobs included:
+    nothing to send it), writes the files of its jobs, sends back their sha256 through a second pipe, then
+    ends with ``os._exit`` (no exit handlers, no buffers flushed twice, the ledger's connection left to this
+    process). This process meanwhile does its own work; when it asks for the hashes (:meth:`hashes`) it
+    takes the jobs left rather than wait: the two end about together (at 5,000 people it used to wait
+    0.6-1.0 s for the child, its other core idle). A job's files are the same bytes whoever makes them.
 
     The child's failure is raised here when :meth:`hashes` is asked: the same exception when it can be
     pickled. :meth:`stop` (on an error here) kills and reaps a child still at work; the caller then removes
@@ -474,19 +482,22 @@ class PayslipProcess:
     The child only runs Python and writes files: the threads this process has (the input reader's, pyarrow's)
     are idle by then, hold no lock, and are not needed by the child."""
 
-    def __init__(self, staging: Path, managers: Sequence[ManagerResult], render: Render, *, fork: bool):
-        self._staging, self._managers, self._render = staging, managers, render
-        size = -(-len(managers) // SHARES) or 1
-        self._shares = [managers[i:i + size] for i in range(0, len(managers), size)]
+    def __init__(self, staging: Path, jobs: Sequence[Job], *, fork: bool):
+        if len(jobs) > 256:
+            raise ValueError("at most 256 jobs (a byte each)")
+        self._staging, self._jobs = staging, list(jobs)
         self._pid: int | None = None
         self._fd: int | None = None  # the child's message
-        self._queue: int | None = None  # the numbers of the shares not taken yet
-        if fork and self._shares:
+        self._queue: int | None = None  # the numbers of the jobs not taken yet
+        self._done: dict[str, str] | None = None
+        if fork and self._jobs:
             self._start()
+        else:
+            self._done = self._take(range(len(self._jobs)))
 
     def _start(self) -> None:
         queue, fill = os.pipe()
-        _write_all(fill, bytes(range(1, len(self._shares))))  # < SHARES bytes: well within a pipe's buffer
+        _write_all(fill, bytes(range(1, len(self._jobs))))  # < 256 bytes: well within a pipe's buffer
         os.close(fill)
         read, send = os.pipe()
         with warnings.catch_warnings():  # Python 3.12+ warns of fork() in a process with threads: see above
@@ -496,7 +507,7 @@ class PayslipProcess:
             os.close(read)
             code, message = 1, b""
             try:
-                done = {**self._render_and_write(self._shares[0]), **self._take_shares(queue)}
+                done = {**self._take([0]), **self._take(_numbers(queue))}
                 message = b"ok" + json.dumps(done).encode()
                 code = 0
             except BaseException as exc:  # noqa: BLE001  every failure goes to the parent
@@ -510,33 +521,31 @@ class PayslipProcess:
         self._pid, self._fd, self._queue = pid, read, queue
 
     def hashes(self) -> dict[str, str]:
-        """name -> sha256 of each payslip written (the shares left made here, then the child waited for)."""
-        if self._pid is None:
-            return self._render_and_write(self._managers)
-        mine = self._take_shares(self._queue)
+        """name -> sha256 of each file written (the jobs left made here, then the child waited for)."""
+        if self._done is not None:
+            return self._done
+        mine = self._take(_numbers(self._queue))
         chunks = []
         while chunk := os.read(self._fd, 1 << 20):
             chunks.append(chunk)
         message = b"".join(chunks)
         status = self._reap()
         if message.startswith(b"ok") and status == 0:
-            return {**json.loads(message[2:]), **mine}
+            self._done = {**json.loads(message[2:]), **mine}
+            return self._done
         if message.startswith(b"ex"):
             raise pickle.loads(message[2:])
-        raise CmsettleError(f"the process writing the payslips ended without finishing them ({_ended(status)}); "
+        raise CmsettleError(f"the process writing the outputs ended without finishing them ({_ended(status)}); "
                             "nothing was saved: run the month again")
 
-    def _take_shares(self, queue: int) -> dict[str, str]:
-        """Render and write share after share, as long as the pipe has one not taken yet."""
+    def _take(self, numbers: Iterable[int]) -> dict[str, str]:
+        """Make and write these jobs' files; name -> sha256."""
         hashes: dict[str, str] = {}
-        while number := os.read(queue, 1):
-            hashes.update(self._render_and_write(self._shares[number[0]]))
+        for k in numbers:
+            files = self._jobs[k]()
+            _write(self._staging, files)
+            hashes.update((name, out.sha256(data)) for name, data in files.items())
         return hashes
-
-    def _render_and_write(self, managers: Sequence[ManagerResult]) -> dict[str, str]:
-        slips = self._render(managers)
-        _write(self._staging, slips)
-        return {name: out.sha256(data) for name, data in slips.items()}
 
     def _reap(self) -> int:
         pid, self._pid = self._pid, None
@@ -553,6 +562,12 @@ class PayslipProcess:
             except ProcessLookupError:
                 pass
             self._reap()
+
+
+def _numbers(queue: int) -> Iterator[int]:
+    """The job numbers taken from the pipe, one at a time, until it is empty."""
+    while number := os.read(queue, 1):
+        yield number[0]
 
 
 def _pickled(exc: BaseException) -> bytes:

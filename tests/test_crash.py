@@ -53,7 +53,7 @@ def killed(office: Office, stage: str, env: dict | None = None) -> None:
 def test_a_run_killed_before_its_commit_leaves_everything_as_it_was(office: Office, stage: str,
                                                                     env: dict | None) -> None:
     before = snapshot(office)
-    killed(office, stage, env)  # outputs-forked: the payslips' process dies too (cmsettle.pipeline.PayslipProcess)
+    killed(office, stage, env)  # outputs-forked: the forked process dies too (cmsettle.pipeline.OutputJobs)
     assert office.runs() == before[0]
     assert office.tree("out") == before[1]  # hidden staging folders are not in the month folders
     assert (office.root / AUDIT_FILE).read_bytes() == before[2] and _audit_rows(office) == before[3]

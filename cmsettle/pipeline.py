@@ -25,11 +25,9 @@ import getpass
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import signal
 import tempfile
-import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -40,7 +38,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from filelock import FileLock, Timeout
 
-from cmsettle import __version__
+from cmsettle import __version__, forked
 from cmsettle.compute.settle import ManagerResult, MonthResult, settle
 from cmsettle.compute.state import LedgerState
 from cmsettle.errors import CmsettleError, NotReadyError, RefusedError
@@ -296,7 +294,8 @@ def _settle_locked(month: Month, settings: Settings, reader: MonthReader, rule_s
         crash_point("inputs")
         step("compute")
         reader.start_hashing()  # the large files' sha256, on the core the computing leaves idle
-        result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
+        result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month),
+                        split=_fork_worthwhile(len(inputs.roster), SPLIT_FROM))
         inputs = replace(inputs, files=reader.with_hashes(inputs.files))
         crash_point("compute")
         run_id = _run_id(month, plan.revision, rule_set, inputs.files, plan.prior)
@@ -454,40 +453,36 @@ SHARES = 200
 FORK_FROM = 200
 
 
-def _fork_worthwhile(payslip_count: int) -> bool:
-    least = int(os.environ.get("CMSETTLE_TEST_FORK_FROM") or FORK_FROM)  # test-only, as crash_point
-    return payslip_count >= least and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+#: From this many people on, half of them are paid by a forked process (cmsettle.forked.in_two: the fork and
+#: the results' pickling cost about 0.1 s at 5,000 people; paying them about 1 s).
+SPLIT_FROM = 1000
+
+
+def _fork_worthwhile(count: int, least: int = FORK_FROM) -> bool:
+    least = int(os.environ.get("CMSETTLE_TEST_FORK_FROM") or least)  # test-only, as crash_point
+    return count >= least and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 
 
 Job = Callable[[], dict[str, bytes]]  # some of the output files: name -> bytes
 
 
 class OutputJobs:
-    """Output files made and written into the staging folder by two processes, this one and a forked child,
-    or (``fork=False``) by this one alone, at once.
+    """Output files made and written into the staging folder by two processes, this one and a forked child
+    (cmsettle.forked), or (``fork=False``) by this one alone, at once.
 
     The child takes the first job at once, the others one by one from a pipe that holds their numbers, a
     byte each, and that both processes read from (a read of one byte from a pipe is whole: no two readers
-    get the same byte). It starts with a copy of this process (the month's results and the jobs included:
-    nothing to send it), writes the files of its jobs, sends back their sha256 through a second pipe, then
-    ends with ``os._exit`` (no exit handlers, no buffers flushed twice, the ledger's connection left to this
-    process). This process meanwhile does its own work; when it asks for the hashes (:meth:`hashes`) it
-    takes the jobs left rather than wait: the two end about together (at 5,000 people it used to wait
-    0.6-1.0 s for the child, its other core idle). A job's files are the same bytes whoever makes them.
-
-    The child's failure is raised here when :meth:`hashes` is asked: the same exception when it can be
-    pickled. :meth:`stop` (on an error here) kills and reaps a child still at work; the caller then removes
-    the staging folder, as for any failed run.
-
-    The child only runs Python and writes files: the threads this process has (the input reader's, pyarrow's)
-    are idle by then, hold no lock, and are not needed by the child."""
+    get the same byte); it sends back the sha256 of the files it wrote. This process meanwhile does its own
+    work; when it asks for the hashes (:meth:`hashes`) it takes the jobs left rather than wait: the two end
+    about together (at 5,000 people it used to wait 0.6-1.0 s for the child, its other core idle). A job's
+    files are the same bytes whoever makes them. :meth:`stop` (on an error here) kills and reaps a child
+    still at work; the caller then removes the staging folder, as for any failed run."""
 
     def __init__(self, staging: Path, jobs: Sequence[Job], *, fork: bool):
         if len(jobs) > 256:
             raise ValueError("at most 256 jobs (a byte each)")
         self._staging, self._jobs = staging, list(jobs)
-        self._pid: int | None = None
-        self._fd: int | None = None  # the child's message
+        self._child: forked.Child | None = None
         self._queue: int | None = None  # the numbers of the jobs not taken yet
         self._done: dict[str, str] | None = None
         if fork and self._jobs:
@@ -497,46 +492,22 @@ class OutputJobs:
 
     def _start(self) -> None:
         queue, fill = os.pipe()
-        _write_all(fill, bytes(range(1, len(self._jobs))))  # < 256 bytes: well within a pipe's buffer
+        forked.write_all(fill, bytes(range(1, len(self._jobs))))  # < 256 bytes: well within a pipe's buffer
         os.close(fill)
-        read, send = os.pipe()
-        with warnings.catch_warnings():  # Python 3.12+ warns of fork() in a process with threads: see above
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read)
-            code, message = 1, b""
-            try:
-                done = {**self._take([0]), **self._take(_numbers(queue))}
-                message = b"ok" + json.dumps(done).encode()
-                code = 0
-            except BaseException as exc:  # noqa: BLE001  every failure goes to the parent
-                message = b"ex" + _pickled(exc)
-            finally:
-                try:
-                    _write_all(send, message)
-                finally:
-                    os._exit(code)
-        os.close(send)
-        self._pid, self._fd, self._queue = pid, read, queue
+        self._queue = queue
+        self._child = forked.Child(lambda: json.dumps({**self._take([0]), **self._take(_numbers(queue))}).encode(),
+                                   "writing the outputs")
 
     def hashes(self) -> dict[str, str]:
         """name -> sha256 of each file written (the jobs left made here, then the child waited for)."""
-        if self._done is not None:
-            return self._done
-        mine = self._take(_numbers(self._queue))
-        chunks = []
-        while chunk := os.read(self._fd, 1 << 20):
-            chunks.append(chunk)
-        message = b"".join(chunks)
-        status = self._reap()
-        if message.startswith(b"ok") and status == 0:
-            self._done = {**json.loads(message[2:]), **mine}
-            return self._done
-        if message.startswith(b"ex"):
-            raise pickle.loads(message[2:])
-        raise CmsettleError(f"the process writing the outputs ended without finishing them ({_ended(status)}); "
-                            "nothing was saved: run the month again")
+        if self._done is None:
+            mine = self._take(_numbers(self._queue))
+            try:
+                theirs = json.loads(self._child.answer())
+            finally:
+                self._close()
+            self._done = {**theirs, **mine}
+        return self._done
 
     def _take(self, numbers: Iterable[int]) -> dict[str, str]:
         """Make and write these jobs' files; name -> sha256."""
@@ -547,43 +518,22 @@ class OutputJobs:
             hashes.update((name, out.sha256(data)) for name, data in files.items())
         return hashes
 
-    def _reap(self) -> int:
-        pid, self._pid = self._pid, None
-        for fd in (self._fd, self._queue):
-            os.close(fd)
-        self._fd = self._queue = None
-        return os.waitpid(pid, 0)[1]
-
     def stop(self) -> None:
         """Kill and reap the child if it is still at work (its files are not wanted any more)."""
-        if self._pid is not None:
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._reap()
+        if self._child is not None:
+            self._child.stop()
+        self._close()
+
+    def _close(self) -> None:
+        if self._queue is not None:
+            os.close(self._queue)
+            self._queue = None
 
 
 def _numbers(queue: int) -> Iterator[int]:
     """The job numbers taken from the pipe, one at a time, until it is empty."""
     while number := os.read(queue, 1):
         yield number[0]
-
-
-def _pickled(exc: BaseException) -> bytes:
-    """The exception for the parent; a CmsettleError with its text when it cannot be pickled as it is."""
-    try:
-        data = pickle.dumps(exc)
-        pickle.loads(data)
-        return data
-    except Exception:  # noqa: BLE001
-        return pickle.dumps(CmsettleError(f"writing the payslips failed: {type(exc).__name__}: {exc}"))
-
-
-def _ended(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 def private_output(name: str) -> bool:
@@ -610,15 +560,9 @@ def _write(staging: Path, files: dict[str, bytes]) -> None:
             folders.add(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private_output(name) else 0o644)
         try:
-            _write_all(fd, data)
+            forked.write_all(fd, data)
         finally:
             os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def swap_into_place(staging: Path, target: Path) -> None:

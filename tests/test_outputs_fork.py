@@ -133,7 +133,7 @@ def test_an_error_here_kills_the_forked_process_and_leaves_nothing(office: Offic
 
     def start(self: pipeline.OutputJobs) -> None:
         real(self)
-        children.append(self._pid)
+        children.append(self._child.pid)
 
     def pay_lines(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RefusedError("pay_lines.csv was refused")

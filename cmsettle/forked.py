@@ -1,16 +1,17 @@
 """Work done by a forked copy of this process, its answer sent back through a pipe.
 
-Two parts of a large month are Python work that one core does at a time while the other idles: paying
-everyone (cmsettle.compute.settle: half the people are paid by a child) and making the output files
-(cmsettle.pipeline.OutputJobs: the report and most payslips by a child). Not threads: Python's lock lets one
-thread run Python at a time. A forked child starts with a copy of this process, the month's data included:
-nothing is sent to it; it sends back bytes (its results pickled, or the files' hashes) and ends with
+Making a large month's output files is Python work that one core does at a time while the other idles;
+cmsettle.pipeline.OutputJobs has a child make the report and most payslips. Not a thread: Python's lock lets
+one thread run Python at a time. A forked child starts with a copy of this process, the month's results
+included: nothing is sent to it; it sends back bytes (the hashes of the files it wrote) and ends with
 ``os._exit`` (no exit handlers, no buffers flushed twice, the ledger's connection left to this process).
 Its failure is raised here when its answer is asked for: the same exception when it can be pickled, else a
 CmsettleError with its text; its death (the out-of-memory killer, ``kill -9``) is a CmsettleError.
 
 The child only runs Python (and writes files): the threads this process has (the input reader's, pyarrow's)
-hold no lock the child needs.
+hold no lock the child needs. (Paying half the people in such a child was tried and dropped: after the
+fork both processes copy every page they write to, and the pickling back ate the rest; 5,000 people's
+pay, about 0.5 s, took as long either way.)
 """
 
 from __future__ import annotations
@@ -19,12 +20,9 @@ import os
 import pickle
 import signal
 import warnings
-from typing import Callable, Sequence, TypeVar
+from typing import Callable
 
 from cmsettle.errors import CmsettleError
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class Child:
@@ -103,24 +101,3 @@ def _ended(status: int) -> str:
         return f"killed by signal {os.WTERMSIG(status)}"
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
-
-def in_two(items: Sequence[T], work: Callable[[T], R], split: bool) -> list[R]:
-    """``[work(x) for x in items]``; with ``split`` the last items by a forked child, its results pickled
-    back: the same list, in about half the time on two cores. This process takes the larger part (MINE):
-    the same work costs the child more (the pages it writes to are copied first, and it pickles its
-    results). The first failure in the order of ``items`` is raised (the child is then stopped)."""
-    if not split or len(items) < 2:
-        return [work(x) for x in items]
-    cut = max(1, min(len(items) - 1, round(len(items) * MINE)))
-    child = Child(lambda: pickle.dumps([work(x) for x in items[cut:]], pickle.HIGHEST_PROTOCOL),
-                  "paying the second part of the people")
-    try:
-        mine = [work(x) for x in items[:cut]]
-    except BaseException:
-        child.stop()
-        raise
-    return mine + pickle.loads(child.answer())
-
-
-#: This process's part of in_two's items (5,000 people: 0.11 ms a person here, 0.18 ms in the child).
-MINE = 0.6

@@ -294,8 +294,7 @@ def _settle_locked(month: Month, settings: Settings, reader: MonthReader, rule_s
         crash_point("inputs")
         step("compute")
         reader.start_hashing()  # the large files' sha256, on the core the computing leaves idle
-        result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month),
-                        split=_fork_worthwhile(len(inputs.roster), SPLIT_FROM))
+        result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
         inputs = replace(inputs, files=reader.with_hashes(inputs.files))
         crash_point("compute")
         run_id = _run_id(month, plan.revision, rule_set, inputs.files, plan.prior)
@@ -453,14 +452,9 @@ SHARES = 200
 FORK_FROM = 200
 
 
-#: From this many people on, half of them are paid by a forked process (cmsettle.forked.in_two: the fork and
-#: the results' pickling cost about 0.1 s at 5,000 people; paying them about 1 s).
-SPLIT_FROM = 1000
-
-
-def _fork_worthwhile(count: int, least: int = FORK_FROM) -> bool:
-    least = int(os.environ.get("CMSETTLE_TEST_FORK_FROM") or least)  # test-only, as crash_point
-    return count >= least and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+def _fork_worthwhile(payslip_count: int) -> bool:
+    least = int(os.environ.get("CMSETTLE_TEST_FORK_FROM") or FORK_FROM)  # test-only, as crash_point
+    return payslip_count >= least and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 
 
 Job = Callable[[], dict[str, bytes]]  # some of the output files: name -> bytes

@@ -156,9 +156,9 @@ class MonthBuilder:
             opening=tuple(self.opening),
         )
 
-    def settle(self, *, split: bool = False) -> MonthResult:
+    def settle(self) -> MonthResult:
         cal = WorkCalendar(dict(self.rules.calendar))
-        return settle(self.inputs(), self.rules, cal, self.prior, self.retro, split=split)
+        return settle(self.inputs(), self.rules, cal, self.prior, self.retro)
 
     def next(self, result: MonthResult, month: str | None = None) -> "MonthBuilder":
         """A builder for the following month, starting from this result's state, same roster."""

@@ -9,7 +9,6 @@
     net_pay = gross_pay + sum of the after-tax lines (D42), net_pay ≥ 0 (N3), every amount has at most
     2 decimals (N4), gross_pay = sum of the earnings lines + attendance_deduction (N1), one line per
     component.
-(3) The same months settled with half the people paid by a forked process: the same results.
 """
 
 from __future__ import annotations
@@ -264,23 +263,3 @@ def test_generated_months_keep_the_net_pay_identities(data):
         _penalty(data.draw, nb, mid, mine, JUNE_DAYS)
     june = nb.settle()
     check_month(june)
-
-
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=st.data())
-def test_paying_part_of_the_people_in_a_forked_process_settles_the_same(data):
-    """(3) Issue 10: settle(..., split=True) pays the last people in a forked process (cmsettle.forked.in_two)
-    and must give the very same month: lines, managers, warnings and the state for the next month (June
-    releases or drops May's X2 holds, D32)."""
-    b, clients, june_status, june_pen = data.draw(months())
-    may = b.settle()
-    assert b.settle(split=True) == may
-    nb = b.next(may)
-    for c in clients:
-        nb.client(c["cid"], c["mid"], opened=c["opened"], kind=c["kind"], status=june_status[c["cid"]],
-                  avg_assets=c["avg"], end_assets=c["end"], equity_assets=c["equity"])
-    for mid, mine in june_pen:
-        _penalty(data.draw, nb, mid, mine, JUNE_DAYS)
-    june = nb.settle()
-    assert nb.settle(split=True) == june

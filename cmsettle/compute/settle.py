@@ -9,10 +9,8 @@ leaves for the next. Reading files, the database and writing outputs happen else
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import NamedTuple
 
 from cmsettle.compute import attendance as att
 from cmsettle.compute.grades import GradeDecision, a3_of, at_least, decide_grade, probation_start
@@ -21,7 +19,6 @@ from cmsettle.compute.metrics import ClientFacts, MonthFacts, compute_client_fac
 from cmsettle.compute.state import RECORD_MONTHS, Hold, LedgerState, MonthRecord, Person, Referral
 from cmsettle.compute.tax import TaxResult, income_tax
 from cmsettle.errors import InputError, Problem
-from cmsettle.forked import in_two
 from cmsettle.model import GRADES, MonthInputs, RosterRow
 from cmsettle.money import ZERO, fen, fmt_money, fmt_num, round4
 from cmsettle.months import Month, add_months
@@ -113,17 +110,6 @@ class _Lines:
         return sorted(self.items.values(), key=lambda ln: ORDER[ln.component])
 
 
-class _Paid(NamedTuple):
-    """What one person's pay adds to the month (settle's ``pay``)."""
-
-    lines: list[PayLine]
-    result: ManagerResult
-    person: Person  # their state after the month
-    warnings: list[str]
-    holds: list[Hold]  # new X2 holds
-    gone: list[int]  # the positions of their earlier holds released or dropped (D32)
-
-
 def _join(*rules_and_amounts: tuple[str, Decimal]) -> str:
     return ";".join(r for r, a in rules_and_amounts if a)
 
@@ -181,11 +167,7 @@ def settle(
     cal: WorkCalendar,
     prior: LedgerState,
     retro: dict[str, Decimal] | None = None,
-    *,
-    split: bool = False,
 ) -> MonthResult:
-    """The month settled. ``split``: half the people paid by a forked process (cmsettle.forked.in_two; for
-    thousands of people on two cores), the same result."""
     month = inputs.month
     retro = retro or {}
     warnings: list[str] = list(inputs.warnings)
@@ -337,6 +319,7 @@ def settle(
     results: list[ManagerResult] = []
     persons = dict(prior.persons)
     new_holds: list[Hold] = []
+    remaining_holds = list(prior.holds)
     paid_referrals = set(prior.paid_referrals)
 
     # disputes (F3, D36) count for everyone named, in the ledger or on the roster
@@ -355,21 +338,11 @@ def settle(
             paid_referrals.add(ref.referred_id)
             del referrals[ref.referred_id]
 
-    # Each person's holds, by position: a person's pay releases or drops only their own (D32).
-    start_holds = list(prior.holds)
-    holds_of: dict[str, list[int]] = {}
-    for i, h in enumerate(start_holds):
-        holds_of.setdefault(h.manager_id, []).append(i)
-
-    def pay(r: RosterRow) -> _Paid:
-        """One person's pay lines and what their pay adds to the month; reads the month, changes nothing
-        of it but their own flags. (The calendar is asked about the month's days only, all asked above.)"""
+    for r in roster:
         mid = r.manager_id
         g = grade[mid]
         row = rules.grades.row(g)
         f: ClientFacts = facts.of(mid)
-        own_warnings: list[str] = []
-        own_holds: list[Hold] = []
         a = attendance.get(mid, att.AttendanceSummary())
         person = persons.get(mid) or Person(manager_id=mid)
         if person.tax_year != month.year:
@@ -490,7 +463,7 @@ def settle(
         # TX2 / TX3 income tax
         special = deductions.get(mid, ZERO)
         if r.contract == "agent" and mid in deductions:
-            own_warnings.append(f"D39: {mid} has an agent contract: the deductions row is ignored")
+            warnings.append(f"D39: {mid} has an agent contract: the deductions row is ignored")
         tx: TaxResult = income_tax(
             contract=r.contract, gross_pay=gross, meal_allowance=lines.get("meal_allowance"),
             social_insurance=social, special_deductions=special, ytd_taxable=person.ytd_taxable,
@@ -554,8 +527,8 @@ def settle(
             held_rules.append("X2")
             held_text.append(f"X2 fixed pay {fmt_money(fixed_pay)} held: clients under investigation "
                              f"{', '.join(f.investigated_clients)}")
-            own_holds.append(Hold(mid, month, "X2", fixed_pay, f.investigated_clients))
-        released, gone, rel_text = _release_own(start_holds, holds_of.get(mid, ()), facts.client_status)
+            new_holds.append(Hold(mid, month, "X2", fixed_pay, f.investigated_clients))
+        released, remaining_holds, rel_text = _release(mid, remaining_holds, facts.client_status)
         lines.add("released_income", released, "X2", rel_text)
 
         # O2 retro adjustment
@@ -584,16 +557,17 @@ def settle(
         if leaving:
             if r.leave_approved and balance > 0:
                 refund_due = month.add(rf.refund_after_months)
-        person = replace(
+        persons[mid] = replace(
             person, name=r.name, position=r.position, contract=r.contract, grade_next=decisions[mid].grade_next,
             last_month=month, excess_carry=ZERO if leaving else carry_out, risk_fund_balance=balance,
             ytd_taxable=tx.ytd_taxable, ytd_tax=tx.ytd_tax, personal_leave_days_ytd=pl_ytd, absent_days_ytd=ab_ytd,
             discretionary_count=dcount, deduction_carry=carry, leave_month=Month.of(r.leave_date) if leaving else None,
             leave_approved=r.leave_approved, refund_due=refund_due, hire_date=r.hire_date,
         )
+        all_lines.extend(lines.sorted())
         d = decisions[mid]
         reason = d.reason + ("; " + "; ".join(team_notes[mid]) if mid in team_notes else "")
-        return _Paid(lines.sorted(), ManagerResult(
+        results.append(ManagerResult(
             manager_id=mid, name=r.name, position=r.position, grade_in_effect=g, grade_next=d.grade_next,
             grade_rule=d.rule, avg_assets=f.avg_assets, a3=a3[mid], ea=f.ea, nmv=f.nmv, net_revenue=f.net_revenue,
             score_raw=score_raw[mid], score_applied=score_applied[mid], management_score=s_score,
@@ -601,18 +575,7 @@ def settle(
             management_detail=s_text, contract=r.contract, project=r.project, station=r.station,
             bank_account=r.bank_account, id_number=r.id_number, employer_social_insurance=employer_si,
             accident_insurance=accident,
-        ), person, own_warnings, own_holds, gone)
-
-    # Everyone's pay, in roster order; with many people half of them paid by a forked process (split).
-    gone_all: set[int] = set()
-    for paid in in_two(roster, pay, split):
-        all_lines.extend(paid.lines)
-        results.append(paid.result)
-        persons[paid.result.manager_id] = paid.person
-        warnings.extend(paid.warnings)
-        new_holds.extend(paid.holds)
-        gone_all.update(paid.gone)
-    remaining_holds = [h for i, h in enumerate(start_holds) if i not in gone_all]
+        ))
 
     # ---- leavers settled from the ledger for their refund (F3, D36, D42) ----------------------------
     for mid in sorted(persons):
@@ -670,29 +633,22 @@ def settle(
 
 def _release(mid: str, holds: list[Hold], status: dict[str, str]) -> tuple[Decimal, list[Hold], str]:
     """D32: release a person's X2 holds whose clients are all normal; drop those a confirmed client caused."""
-    released, gone, text = _release_own(holds, [i for i, h in enumerate(holds) if h.manager_id == mid], status)
-    dropped = set(gone)
-    return released, [h for i, h in enumerate(holds) if i not in dropped], text
-
-
-def _release_own(holds: list[Hold], own: Sequence[int], status: dict[str, str]) -> tuple[Decimal, list[int], str]:
-    """:func:`_release` on one person's holds (``own``: their positions in ``holds``): the amount released,
-    the positions of the holds that go (released, or never to be), the text."""
     released = ZERO
     texts: list[str] = []
-    gone: list[int] = []
-    for i in own:
-        h = holds[i]
-        if h.kind != "X2":
+    keep: list[Hold] = []
+    for h in holds:
+        if h.manager_id != mid or h.kind != "X2":
+            keep.append(h)
             continue
         st = [status.get(c) for c in h.clients]
         if any(s == "malicious_confirmed" for s in st):
-            gone.append(i)  # never released
-        elif all(s == "normal" for s in st):
+            continue  # never released
+        if all(s == "normal" for s in st):
             released += h.amount
             texts.append(f"fixed pay of {h.month} {fmt_money(h.amount)} released: {', '.join(h.clients)} cleared")
-            gone.append(i)
-    return released, gone, "; ".join(texts)
+        else:
+            keep.append(h)
+    return released, keep, "; ".join(texts)
 
 
 def _station_conditions(r: RosterRow, month: Month, records: dict, mine: list[RosterRow], rules: RuleSet,

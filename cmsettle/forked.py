@@ -9,9 +9,9 @@ Its failure is raised here when its answer is asked for: the same exception when
 CmsettleError with its text; its death (the out-of-memory killer, ``kill -9``) is a CmsettleError.
 
 The child only runs Python (and writes files): the threads this process has (the input reader's, pyarrow's)
-hold no lock the child needs. (Paying half the people in such a child was tried and dropped: after the
-fork both processes copy every page they write to, and the pickling back ate the rest; 5,000 people's
-pay, about 0.5 s, took as long either way.)
+hold no lock the child needs. (Paying the last 40% of the people in such a child was tried and dropped:
+after the fork both processes copy every page they write to, and pickling the results back ate the rest;
+5,000 people's pay, about 0.5 s, took as long either way.)
 """
 
 from __future__ import annotations

@@ -489,8 +489,10 @@ class OutputJobs:
         forked.write_all(fill, bytes(range(1, len(self._jobs))))  # < 256 bytes: well within a pipe's buffer
         os.close(fill)
         self._queue = queue
-        self._child = forked.Child(lambda: json.dumps({**self._take([0]), **self._take(_numbers(queue))}).encode(),
-                                   "writing the outputs")
+        def work() -> bytes:  # in the child: the first job, then those left in the pipe
+            return json.dumps({**self._take([0]), **self._take(_numbers(queue))}).encode()
+
+        self._child = forked.Child(work, "writing the outputs")
 
     def hashes(self) -> dict[str, str]:
         """name -> sha256 of each file written (the jobs left made here, then the child waited for)."""

@@ -24,7 +24,7 @@ from cmsettle.money import fmt_money
 import cmsettle.outputs.payslip as payslip_module
 from cmsettle.outputs.payslip import (
     HIDDEN, PAYSLIP_DIR, Redaction, explain, figures, load_explanations, mask_account, mask_id_number,
-    next_grade_text, payslips, redactor, rule_figures, weasyprint_available,
+    next_grade_text, payslip_renderer, payslips, redactor, rule_figures, weasyprint_available,
 )
 from cmsettle.outputs.report import load_config, parse_config
 from cmsettle.pipeline import RunOutcome, Settings, settle_month
@@ -500,6 +500,22 @@ def test_payslips_are_byte_reproducible(march: RunOutcome) -> None:
     a = payslips(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
     b = payslips(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
     assert a == b and all(a[n] == (march.out_dir / n).read_bytes() for n in a)  # type: ignore[operator]
+
+
+def test_payslips_made_in_any_shares_and_order_are_the_same_bytes(march: RunOutcome) -> None:
+    """Issue 10: the run shares the payslips out between two processes (cmsettle.pipeline.OutputJobs), each
+    with its own renderer that meets the people in its own order: a payslip must not depend on which were
+    made before it (the stencils are made from whoever comes first)."""
+    whole = payslips(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day, pdf=False)
+    people = list(march.result.managers)
+    assert len(people) >= 6
+    for order in (people[::-1], people[1::2] + people[0::2]):
+        render = payslip_renderer(march.result, march.rule_set, run_id=march.run_id, pay_day=march.pay_day,
+                                  pdf=False)
+        shares: dict[str, bytes] = {}
+        for i in range(0, len(order), 3):
+            shares.update(render(order[i:i + 3]))
+        assert shares == whole
 
 
 @pytest.mark.skipif(not weasyprint_available(), reason="WeasyPrint not installed (pip install -e '.[pdf]')")

@@ -20,6 +20,7 @@ from Python values (tests, absent tables).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -238,6 +239,20 @@ def amount_array(values: Sequence[Decimal | None]) -> pd.api.extensions.Extensio
     return scaled_array(np.array(unscaled, dtype=np.int64), scale, valid)
 
 
+#: The int64 unscaled values of decimal128 columns, known already (see known_unscaled): by the id of the
+#: column's pyarrow array, each entry removed when that array goes.
+_UNSCALED: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+def known_unscaled(decimals: pa.ChunkedArray, unscaled: np.ndarray) -> None:
+    """Tell :func:`scaled` the unscaled values of these decimals (every value valid and within int64), which
+    the input checks compute anyway: the metrics then do not derive them again (0.1-0.2 s for a column of ten
+    million trades, most of it in fresh memory). Kept, read-only, as long as ``decimals`` lives."""
+    key = id(decimals)
+    unscaled.flags.writeable = False
+    _UNSCALED[key] = (weakref.ref(decimals, lambda _: _UNSCALED.pop(key, None)), unscaled)
+
+
 def scaled(column: pd.Series | pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, int] | None:
     """The exact int64 unscaled values and the scale of an amount column (missing values as 0); None for an
     ``object`` column of Decimals (or a decimal128 one whose values do not fit int64)."""
@@ -245,6 +260,9 @@ def scaled(column: pd.Series | pd.api.extensions.ExtensionArray) -> tuple[np.nda
     if not (isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype)):
         return None
     chunked = arrow(column)
+    known = _UNSCALED.get(id(chunked))
+    if known is not None and known[0]() is chunked:
+        return known[1], chunked.type.scale
     if pa.types.is_decimal256(chunked.type):
         return None
     lows = []

@@ -399,6 +399,28 @@ def test_fast_paths_give_the_frames_of_the_general_typing(long_month: Path, monk
                                       obj=name)
 
 
+def test_the_checks_hand_the_unscaled_amounts_to_the_metrics(long_month: Path) -> None:
+    """The input checks compute each amount column's int64 unscaled values anyway; model.scaled gives those
+    (read-only, no second derivation) while the column lives, and they equal what it derives itself."""
+    import gc
+
+    inputs = _load(long_month)
+    for column in ("turnover", "commission_rate"):  # the cast of the text; the take of the few rates
+        series = inputs.trades[column]
+        ints, scale = model.scaled(series)
+        assert not ints.flags.writeable
+        assert model.scaled(series)[0] is ints  # handed over, not derived again
+        chunked = model.arrow(series)
+        del model._UNSCALED[id(chunked)]
+        derived, derived_scale = model.scaled(series)
+        assert derived is not ints and derived_scale == scale and np.array_equal(derived, ints)
+    kept = len(model._UNSCALED)
+    assert kept >= 1  # the other tables' amounts (assets)
+    del inputs, series, chunked
+    gc.collect()
+    assert len(model._UNSCALED) < kept  # gone with their columns
+
+
 def test_id_categories_skip_pandas_uniqueness_check_and_match_the_checked_way(
         long_month: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The client ids of a long table become categories without pandas hashing them again to check they are

@@ -882,6 +882,8 @@ class _Run:
         if not col.value and default_ok:
             valid |= blank & ~np.isin(np.arange(len(blank)), list(errors))
         if parsed.decimals is not None and valid.all():  # the cast itself is the column
+            if not blank.any():  # its unscaled values as they are, for the metrics (model.scaled)
+                model.known_unscaled(parsed.decimals, unscaled)
             return pd.array(parsed.decimals, dtype=pd.ArrowDtype(parsed.decimals.type))
         return model.scaled_array(unscaled, scale, valid)
 

@@ -239,18 +239,32 @@ def amount_array(values: Sequence[Decimal | None]) -> pd.api.extensions.Extensio
     return scaled_array(np.array(unscaled, dtype=np.int64), scale, valid)
 
 
-#: The int64 unscaled values of decimal128 columns, known already (see known_unscaled): by the id of the
-#: column's pyarrow array, each entry removed when that array goes.
-_UNSCALED: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+#: What is known already of decimal128 columns (see known_unscaled): by the id of the column's pyarrow
+#: array, each entry removed when that array goes.
+_UNSCALED: dict[int, tuple[weakref.ref, np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = {}
 
 
-def known_unscaled(decimals: pa.ChunkedArray, unscaled: np.ndarray) -> None:
+def known_unscaled(decimals: pa.ChunkedArray, unscaled: np.ndarray,
+                   coded: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Tell :func:`scaled` the unscaled values of these decimals (every value valid and within int64), which
     the input checks compute anyway: the metrics then do not derive them again (0.1-0.2 s for a column of ten
-    million trades, most of it in fresh memory). Kept, read-only, as long as ``decimals`` lives."""
+    million trades, most of it in fresh memory). ``coded``: the column as codes per row and the unscaled
+    value of each code (a column of few distinct values, such as commission rates; see :func:`coded`).
+    Kept, read-only, as long as ``decimals`` lives."""
     key = id(decimals)
     unscaled.flags.writeable = False
-    _UNSCALED[key] = (weakref.ref(decimals, lambda _: _UNSCALED.pop(key, None)), unscaled)
+    _UNSCALED[key] = (weakref.ref(decimals, lambda _: _UNSCALED.pop(key, None)), unscaled, coded)
+
+
+def coded(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """A column of few distinct amounts as the input checks saw it: per row a code (int32, no -1) and per
+    code the unscaled value, at :func:`scaled`'s scale (two codes may have one value: "0.0003", "0.00030");
+    None when not known."""
+    if not isinstance(column.dtype, pd.ArrowDtype):
+        return None
+    chunked = arrow(column)
+    known = _UNSCALED.get(id(chunked))
+    return known[2] if known is not None and known[0]() is chunked else None
 
 
 def scaled(column: pd.Series | pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, int] | None:

@@ -405,6 +405,11 @@ def test_the_checks_hand_the_unscaled_amounts_to_the_metrics(long_month: Path) -
     import gc
 
     inputs = _load(long_month)
+    rates = model.coded(inputs.trades["commission_rate"])  # the few rates: codes per row, value per code
+    assert rates is not None and model.coded(inputs.trades["turnover"]) is None
+    codes, values = rates
+    assert len(values) < 20 and np.array_equal(values[codes], model.scaled(inputs.trades["commission_rate"])[0])
+    _check_facts(inputs)  # the metrics take the rates by those codes: the facts of the row-by-row way
     for column in ("turnover", "commission_rate"):  # the cast of the text; the take of the few rates
         series = inputs.trades[column]
         ints, scale = model.scaled(series)
@@ -419,6 +424,16 @@ def test_the_checks_hand_the_unscaled_amounts_to_the_metrics(long_month: Path) -
     del inputs, series, chunked
     gc.collect()
     assert len(model._UNSCALED) < kept  # gone with their columns
+
+
+def test_one_rate_written_two_ways_is_one_rate_for_the_metrics(long_month: Path, tmp_path: Path) -> None:
+    text = (long_month / str(MONTH) / "trades.csv").read_text(encoding="utf-8")
+    rate = next(csv.reader(io.StringIO(text.split("\n", 2)[1])))[5]  # the first trade's rate, e.g. 0.0003
+    _edit_trades(long_month, tmp_path / str(MONTH), {i: (str(100 * i), rate + "0") for i in (1, 5, 9)})
+    inputs = _load(tmp_path)
+    codes, values = model.coded(inputs.trades["commission_rate"])
+    assert len(set(values.tolist())) < len(values)  # "0.0003" and "0.00030": two codes, one value
+    _check_facts(inputs)
 
 
 def test_id_categories_skip_pandas_uniqueness_check_and_match_the_checked_way(

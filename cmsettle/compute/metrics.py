@@ -306,8 +306,13 @@ def compute_client_facts(inputs: MonthInputs, rules: RuleSet, pending: frozenset
         cands = side.submit(_candidates, cl, clients, trades, t_codes, t_cat_pos, turnover, book["end_assets"],
                             pending, month, m)
         rate = _Amounts.of(trades["commission_rate"])
+        known = model.coded(trades["commission_rate"])
         if rate.ints is not None:
-            rate_codes, rate_uniques = pd.factorize(rate.ints)
+            if known is not None:  # the checks' codes of the few rates, their values made distinct
+                by_text, rate_uniques = pd.factorize(known[1])
+                rate_codes = by_text[known[0]]
+            else:
+                rate_codes, rate_uniques = pd.factorize(rate.ints)
             rates = [rate.decimal(int(u)) for u in rate_uniques]
         else:
             rate_codes, rate_uniques = pd.factorize(pd.Series(rate.objects, dtype=object))

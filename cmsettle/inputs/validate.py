@@ -316,6 +316,7 @@ class AmountColumn:
     errors: dict[int, _Bad]         # row position -> problem
     blank: np.ndarray               # bool per row
     decimals: pa.ChunkedArray | None = None  # the same values as decimal128(38, scale) when no row is blank or bad
+    coded: tuple[np.ndarray, np.ndarray] | None = None  # few distinct values: codes per row, unscaled per code
 
 
 def parse_amount_column(texts: pd.Series) -> AmountColumn | None:
@@ -344,7 +345,8 @@ def parse_amount_column(texts: pd.Series) -> AmountColumn | None:
             decimals = None
             if each.decimals is not None and not errors:  # every row valid: the column is a take of the few
                 decimals = pa.chunked_array([_combined(each.decimals).take(pa.array(codes))])
-            return AmountColumn(each.unscaled[codes], each.scale, errors, each.blank[codes], decimals)
+            return AmountColumn(each.unscaled[codes], each.scale, errors, each.blank[codes], decimals,
+                                (codes, each.unscaled))
     blank = _mask(pc.equal(arr, ""))
     if (not blank.any() and not _has_bytes(arr, b",eE")
             and (pc.max(pc.binary_length(arr)).as_py() or 0) <= _FAST_CHARS):  # the usual export: fen for all
@@ -883,7 +885,7 @@ class _Run:
             valid |= blank & ~np.isin(np.arange(len(blank)), list(errors))
         if parsed.decimals is not None and valid.all():  # the cast itself is the column
             if not blank.any():  # its unscaled values as they are, for the metrics (model.scaled)
-                model.known_unscaled(parsed.decimals, unscaled)
+                model.known_unscaled(parsed.decimals, unscaled, parsed.coded)
             return pd.array(parsed.decimals, dtype=pd.ArrowDtype(parsed.decimals.type))
         return model.scaled_array(unscaled, scale, valid)
 

@@ -13,9 +13,9 @@ thread while the month is computed, which keeps one core busy and leaves the oth
 
 With many people the report and the payslips are made and written by a forked process (OutputJobs) while
 this one writes the CSV files and prepares the ledger's transaction, then makes the payslips the child has
-not got to yet; the commit waits for every file and the manifest (StagedOutputs). Not a
-thread: a writing thread needs Python's lock for each of its system calls and waits for it while this one
-works (5,000 payslips took 1.2-1.8 s that way, 0.2 s alone).
+not got to yet; the commit waits for every file and the manifest (StagedOutputs). Not a thread: a writing
+thread needs Python's lock for each of its system calls and waits for it while this one works (5,000
+payslips took 1.2-1.8 s that way, 0.2 s alone).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from filelock import FileLock, Timeout
 from cmsettle import __version__, forked
 from cmsettle.compute.settle import ManagerResult, MonthResult, settle
 from cmsettle.compute.state import LedgerState
-from cmsettle.errors import CmsettleError, NotReadyError, RefusedError
+from cmsettle.errors import NotReadyError, RefusedError
 from cmsettle.inputs import MonthReader, load_month
 from cmsettle.model import InputFile
 from cmsettle.months import Month
@@ -489,6 +489,7 @@ class OutputJobs:
         forked.write_all(fill, bytes(range(1, len(self._jobs))))  # < 256 bytes: well within a pipe's buffer
         os.close(fill)
         self._queue = queue
+
         def work() -> bytes:  # in the child: the first job, then those left in the pipe
             return json.dumps({**self._take([0]), **self._take(_numbers(queue))}).encode()
 

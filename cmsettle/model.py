@@ -241,7 +241,8 @@ def amount_array(values: Sequence[Decimal | None]) -> pd.api.extensions.Extensio
 
 #: What is known already of decimal128 columns (see known_unscaled): by the id of the column's pyarrow
 #: array, each entry removed when that array goes.
-_UNSCALED: dict[int, tuple[weakref.ref, np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = {}
+_Known = tuple[weakref.ref, np.ndarray, "tuple[np.ndarray, np.ndarray] | None"]  # the array, unscaled, coded
+_UNSCALED: dict[int, _Known] = {}
 
 
 def known_unscaled(decimals: pa.ChunkedArray, unscaled: np.ndarray,
@@ -262,9 +263,14 @@ def coded(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     None when not known."""
     if not isinstance(column.dtype, pd.ArrowDtype):
         return None
-    chunked = arrow(column)
+    known = _known(arrow(column))
+    return known[2] if known is not None else None
+
+
+def _known(chunked: pa.ChunkedArray) -> _Known | None:
+    """What known_unscaled was told of this very array (not of another one since given its id), or None."""
     known = _UNSCALED.get(id(chunked))
-    return known[2] if known is not None and known[0]() is chunked else None
+    return known if known is not None and known[0]() is chunked else None
 
 
 def scaled(column: pd.Series | pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, int] | None:
@@ -274,8 +280,8 @@ def scaled(column: pd.Series | pd.api.extensions.ExtensionArray) -> tuple[np.nda
     if not (isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype)):
         return None
     chunked = arrow(column)
-    known = _UNSCALED.get(id(chunked))
-    if known is not None and known[0]() is chunked:
+    known = _known(chunked)
+    if known is not None:
         return known[1], chunked.type.scale
     if pa.types.is_decimal256(chunked.type):
         return None

@@ -6,6 +6,8 @@ read the usual way."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -173,10 +175,24 @@ def test_a_read_ahead_that_fails_leaves_the_file_to_the_usual_reading(month: Pat
     assert all(c is None for c in claims) and len(inputs.trades) > 40_000 - 100
 
 
-def test_the_console_script_keeps_numpy_to_one_blas_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    console.single_threaded_blas()
+def test_the_console_script_keeps_numpy_to_one_blas_thread_and_small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENBLAS_NUM_THREADS", "NUMPY_MADVISE_HUGEPAGE"):
+        monkeypatch.delenv(name, raising=False)
+    console.numpy_settings()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert os.environ["NUMPY_MADVISE_HUGEPAGE"] == "0"
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # a choice made outside is kept
-    console.single_threaded_blas()
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    console.numpy_settings()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
+    assert os.environ["NUMPY_MADVISE_HUGEPAGE"] == "1"
+
+
+def test_numpy_loaded_after_the_settings_takes_no_huge_pages() -> None:
+    """numpy reads NUMPY_MADVISE_HUGEPAGE as it loads: in a fresh process set up as the console script
+    does, its arrays are not advised to huge pages (_set_madvise_hugepage returns the setting it replaces)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    code = ("from cmsettle.console import numpy_settings; numpy_settings(); import numpy; "
+            "from numpy._core.multiarray import _set_madvise_hugepage; print(_set_madvise_hugepage(True))")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -357,6 +357,60 @@ def test_amounts_beyond_int64_fall_back_to_decimal(generated: Path, tmp_path: Pa
     _check_facts(inputs)
 
 
+
+def _edit_cells(folder: Path, table: str, change: dict[tuple[int, int], str]) -> None:
+    """Replace cells (row, column) of a generated file in place, in the file's own encoding."""
+    path = folder / f"{table}.csv"
+    data = path.read_bytes()
+    encoding = "utf-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        encoding = "gb18030"
+    rows = list(csv.reader(io.StringIO(data.decode(encoding))))
+    for (i, j), value in change.items():
+        rows[i][j] = value
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+
+
+def test_large_tables_typed_in_one_pool_list_their_problems_as_one_by_one(
+        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The large tables' columns typed in one shared pool (load_month), each table finished in turn, give
+    the problems of typing them one column after the other, in the same order."""
+    from cmsettle.errors import InputError
+    from cmsettle.inputs import validate
+
+    _edit_trades(generated, tmp_path / str(MONTH), {2: ("abc", "0.0003"), 9: ("12.5", "-0.1"),
+                                                    30: ("-4", "1.5")})
+    folder = tmp_path / str(MONTH)
+    _edit_cells(folder, "clients", {(3, 2): "2024-13-45", (8, 0): ""})
+    _edit_cells(folder, "assets", {(5, 1): "x1", (6, 2): "-7"})
+
+    def problems() -> list[tuple]:
+        with pytest.raises(InputError) as exc:
+            _load(tmp_path)
+        return [(p.file, p.row, p.column, p.value, p.message) for p in exc.value.problems]
+
+    monkeypatch.setattr(validate, "_PARALLEL_FROM", 1)  # every large table's columns in the shared pool
+    pooled = problems()
+    monkeypatch.setattr(validate, "_THREADS", 1)  # one column after the other, no pool
+    alone = problems()
+    assert pooled == alone
+    typing = [(f.split("/")[-1], row, column.split(" ")[0], message) for f, row, column, _, message in pooled[:8]]
+    assert typing == [  # the tables in their own order, each one's columns in theirs (rows are the file's lines)
+        ("clients.csv", 9, "client_id", "a value is required"),
+        ("clients.csv", 4, "open_date", "no such date"),
+        ("assets.csv", 6, "avg_assets", "not a number"),
+        ("assets.csv", 7, "end_assets", "must not be negative"),
+        ("trades.csv", 3, "turnover", "not a number"),
+        ("trades.csv", 31, "turnover", "must not be negative"),
+        ("trades.csv", 10, "commission_rate", "a rate must be at least 0 and below 1"),
+        ("trades.csv", 31, "commission_rate", "a rate must be at least 0 and below 1"),
+    ]
+
+
 # --- the fast paths of a long table == the general per-distinct-value typing ----------------------------
 
 @pytest.fixture(scope="module")

@@ -615,19 +615,34 @@ class _Run:
     # Parsing ------------------------------------------------------------------------------------------
 
     def parse(self, raw: RawTable) -> _Parsed | None:
+        return self.parse_later(raw)()
+
+    def parse_later(self, raw: RawTable, pool: ThreadPoolExecutor | None = None
+                    ) -> Callable[[], _Parsed | None]:
+        """:meth:`parse` in two steps: the table's header and small columns now, its large columns typed in
+        ``pool`` (shared by the large tables, so that one's columns fill the cores while another's last
+        column is still being typed); the call returned waits for them and gives the table (the problems of
+        its columns added then, in column order)."""
         spec = T.TABLE_BY_NAME[raw.table]
         where = self._columns(raw, spec)
         if where is None:
-            return None
+            return lambda: None
         if spec.name == "history":  # D4: rows of the settled month or later are ignored
             raw = self._history_before_month(raw, where)
         shown = {c: c if raw.header[i] == c else f"{c} (header '{raw.header[i]}')" for c, i in where.items()}
         n = len(raw.cells)
         large = spec.name in model.FRAME_SCHEMA
-        frame: dict[str, object] = {"_row": raw.rows.astype(np.int64)}
         text: dict[str, pd.Series] = {c.name: raw.cells[where[c.name]] for c in spec.columns if c.name in where}
         if large:
-            frame.update(self._typed_columns(raw, spec, text, shown))
+            typed = self._typed_columns(raw, spec, text, shown, pool)
+            return lambda: self._frame(raw, spec, where, text, shown, typed())
+        return lambda: self._frame(raw, spec, where, text, shown, {})
+
+    def _frame(self, raw: RawTable, spec: T.Table, where: dict[str, int], text: dict[str, pd.Series],
+               shown: dict[str, str], typed: dict[str, object]) -> _Parsed:
+        n = len(raw.cells)
+        large = spec.name in model.FRAME_SCHEMA
+        frame: dict[str, object] = {"_row": raw.rows.astype(np.int64), **typed}
         for col in spec.columns:
             if col.name in where:
                 if not large:
@@ -764,10 +779,11 @@ class _Run:
                                  value=str(text.iat[i]), expected=e.expected))
         problems.skip(raw.file, shown, len(bad_rows) - room)
 
-    def _typed_columns(self, raw: RawTable, spec: T.Table, text: dict[str, pd.Series], shown: dict[str, str]
-                       ) -> dict[str, object]:
+    def _typed_columns(self, raw: RawTable, spec: T.Table, text: dict[str, pd.Series], shown: dict[str, str],
+                       pool: ThreadPoolExecutor | None) -> Callable[[], dict[str, object]]:
         """The columns of a large table, typed side by side on the machine's cores (the work is in pyarrow,
-        which runs without the GIL); their problems are listed in column order, as one by one."""
+        which runs without the GIL), in ``pool`` (else one of their own); the call returned waits for them
+        and lists their problems in column order, as one by one."""
         cols = [c for c in spec.columns if c.name in text]
 
         def one(col: T.Col) -> tuple[object, _Problems]:
@@ -779,10 +795,18 @@ class _Run:
 
         if len(raw.cells) >= _PARALLEL_FROM and _THREADS > 1 and len(cols) > 1:
             first = sorted(cols, key=lambda c: c.type != T.ID)  # the costly hashing of ids first
-            with ThreadPoolExecutor(_THREADS) as pool:
-                done = dict(zip([c.name for c in first], pool.map(one, first)))
+            if pool is None:
+                with ThreadPoolExecutor(_THREADS) as own:
+                    done = dict(zip([c.name for c in first], own.map(one, first)))
+            else:
+                futures = {c.name: pool.submit(one, c) for c in first}
+                return lambda: self._merged(cols, {name: f.result() for name, f in futures.items()})
         else:
             done = {c.name: one(c) for c in cols}
+        out = self._merged(cols, done)
+        return lambda: out
+
+    def _merged(self, cols: list[T.Col], done: dict[str, tuple[object, _Problems]]) -> dict[str, object]:
         out: dict[str, object] = {}
         for col in cols:
             out[col.name], problems = done[col.name]
@@ -1226,22 +1250,28 @@ class MonthReader:
 
 # --- the entry point -------------------------------------------------------------------------------------
 
-def _parse_table(run: _Run, reader: MonthReader, spec: T.Table, first_ledger_month: bool) -> model.InputFile | None:
-    """Parse one table the reader has read into ``run``; its file entry (None: ignored or unreadable)."""
+def _parse_table(run: _Run, reader: MonthReader, spec: T.Table, first_ledger_month: bool,
+                 pool: ThreadPoolExecutor | None) -> tuple[model.InputFile | None, Callable[[], None]]:
+    """Start parsing one table the reader has read into ``run`` (its large columns typed in ``pool``): its
+    file entry (None: ignored or unreadable) and the call that finishes it."""
     file = reader.file(spec.name)
     if spec.first_ledger_month_only and not first_ledger_month:
         run.warnings.append(f"{file}: ignored (read only in the first ledger month)")
-        return None
+        return None, lambda: None
     try:
         raw = reader.raw(spec.name)
     except InputError as exc:
         for p in exc.problems:
             run.problems.add(p)
-        return None
-    parsed = run.parse(raw)
-    if parsed is not None:
-        run.tables[spec.name] = parsed
-    return model.InputFile(spec.name, file, len(raw.cells), raw.sha256, raw.encoding)
+        return None, lambda: None
+    later = run.parse_later(raw, pool)
+
+    def finish() -> None:
+        parsed = later()
+        if parsed is not None:
+            run.tables[spec.name] = parsed
+
+    return model.InputFile(spec.name, file, len(raw.cells), raw.sha256, raw.encoding), finish
 
 
 def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_month: bool,
@@ -1262,19 +1292,33 @@ def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_mon
     run = _Run(month, rules, known_manager_ids)
     for p in reader.problems:
         run.problems.add(p)
-    # Each table as soon as the reader has it (the largest first); its problems, warnings and file entry
+    # Each table as soon as the reader has it (the largest first), the large ones' columns typed in one pool
+    # while the next tables are parsed, then each finished in turn; its problems, warnings and file entry
     # are then put in the tables' own order, as if they had been parsed in that order.
     done: dict[str, tuple[_Problems, list[str], model.InputFile | None]] = {}
     listed, noted = run.problems, run.warnings
-    for name in reader.order:
-        spec = T.TABLE_BY_NAME[name]
-        run.problems, run.warnings = _Problems(), []
-        entry = None
-        try:
-            entry = _parse_table(run, reader, spec, first_ledger_month)
-        finally:
-            done[name] = (run.problems, run.warnings, entry)
-            run.problems, run.warnings = listed, noted
+    pool = ThreadPoolExecutor(_THREADS) if _THREADS > 1 else None
+    try:
+        finishing: list[tuple[str, Callable[[], None]]] = []
+        for name in reader.order:
+            spec = T.TABLE_BY_NAME[name]
+            run.problems, run.warnings = _Problems(), []
+            entry = None
+            try:
+                entry, finish = _parse_table(run, reader, spec, first_ledger_month, pool)
+                finishing.append((name, finish))
+            finally:
+                done[name] = (run.problems, run.warnings, entry)
+                run.problems, run.warnings = listed, noted
+        for name, finish in finishing:
+            run.problems, run.warnings = done[name][0], done[name][1]
+            try:
+                finish()
+            finally:
+                run.problems, run.warnings = listed, noted
+    finally:
+        if pool is not None:  # after an error: the columns still queued are not wanted any more
+            pool.shutdown(cancel_futures=True)
     files: list[model.InputFile] = []
     for spec in T.TABLES:
         if spec.name in done:

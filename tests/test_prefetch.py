@@ -175,7 +175,8 @@ def test_a_read_ahead_that_fails_leaves_the_file_to_the_usual_reading(month: Pat
     assert all(c is None for c in claims) and len(inputs.trades) > 40_000 - 100
 
 
-def test_the_console_script_keeps_numpy_to_one_blas_thread_and_small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_console_script_keeps_numpy_to_one_blas_thread_and_small_pages(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENBLAS_NUM_THREADS", "NUMPY_MADVISE_HUGEPAGE"):
         monkeypatch.delenv(name, raising=False)
     console.numpy_settings()

@@ -357,7 +357,6 @@ def test_amounts_beyond_int64_fall_back_to_decimal(generated: Path, tmp_path: Pa
     _check_facts(inputs)
 
 
-
 def _edit_cells(folder: Path, table: str, change: dict[tuple[int, int], str]) -> None:
     """Replace cells (row, column) of a generated file in place, in the file's own encoding."""
     path = folder / f"{table}.csv"
@@ -398,8 +397,9 @@ def test_large_tables_typed_in_one_pool_list_their_problems_as_one_by_one(
     monkeypatch.setattr(validate, "_THREADS", 1)  # one column after the other, no pool
     alone = problems()
     assert pooled == alone
-    typing = [(f.split("/")[-1], row, column.split(" ")[0], message) for f, row, column, _, message in pooled[:8]]
-    assert typing == [  # the tables in their own order, each one's columns in theirs (rows are the file's lines)
+    typing = [(f.split("/")[-1], row, column.split(" ")[0], message)
+              for f, row, column, _, message in pooled[:8]]
+    assert typing == [  # the tables in their own order, each one's columns in theirs (rows: the file's lines)
         ("clients.csv", 9, "client_id", "a value is required"),
         ("clients.csv", 4, "open_date", "no such date"),
         ("assets.csv", 6, "avg_assets", "not a number"),

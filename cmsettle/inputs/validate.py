@@ -630,10 +630,8 @@ class _Run:
         if spec.name == "history":  # D4: rows of the settled month or later are ignored
             raw = self._history_before_month(raw, where)
         shown = {c: c if raw.header[i] == c else f"{c} (header '{raw.header[i]}')" for c, i in where.items()}
-        n = len(raw.cells)
-        large = spec.name in model.FRAME_SCHEMA
         text: dict[str, pd.Series] = {c.name: raw.cells[where[c.name]] for c in spec.columns if c.name in where}
-        if large:
+        if spec.name in model.FRAME_SCHEMA:  # a large table
             typed = self._typed_columns(raw, spec, text, shown, pool)
             return lambda: self._frame(raw, spec, where, text, shown, typed())
         return lambda: self._frame(raw, spec, where, text, shown, {})

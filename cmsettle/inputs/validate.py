@@ -614,15 +614,11 @@ class _Run:
 
     # Parsing ------------------------------------------------------------------------------------------
 
-    def parse(self, raw: RawTable) -> _Parsed | None:
-        return self.parse_later(raw)()
-
-    def parse_later(self, raw: RawTable, pool: ThreadPoolExecutor | None = None
-                    ) -> Callable[[], _Parsed | None]:
-        """:meth:`parse` in two steps: the table's header and small columns now, its large columns typed in
+    def parse(self, raw: RawTable, pool: ThreadPoolExecutor | None) -> Callable[[], _Parsed | None]:
+        """A table parsed in two steps: its header and small columns now, a large table's columns typed in
         ``pool`` (shared by the large tables, so that one's columns fill the cores while another's last
-        column is still being typed); the call returned waits for them and gives the table (the problems of
-        its columns added then, in column order)."""
+        column is still being typed; None: here, one after the other); the call returned waits for them
+        and gives the table (the problems of its columns added then, in column order)."""
         spec = T.TABLE_BY_NAME[raw.table]
         where = self._columns(raw, spec)
         if where is None:
@@ -779,8 +775,8 @@ class _Run:
 
     def _typed_columns(self, raw: RawTable, spec: T.Table, text: dict[str, pd.Series], shown: dict[str, str],
                        pool: ThreadPoolExecutor | None) -> Callable[[], dict[str, object]]:
-        """The columns of a large table, typed side by side on the machine's cores (the work is in pyarrow,
-        which runs without the GIL), in ``pool`` (else one of their own); the call returned waits for them
+        """The columns of a large table, typed side by side on the machine's cores in ``pool`` (the work is
+        in pyarrow, which runs without the GIL), else one after the other; the call returned waits for them
         and lists their problems in column order, as one by one."""
         cols = [c for c in spec.columns if c.name in text]
 
@@ -791,17 +787,11 @@ class _Run:
             finally:
                 self._local.problems = None
 
-        if len(raw.cells) >= _PARALLEL_FROM and _THREADS > 1 and len(cols) > 1:
+        if pool is not None and len(raw.cells) >= _PARALLEL_FROM and len(cols) > 1:
             first = sorted(cols, key=lambda c: c.type != T.ID)  # the costly hashing of ids first
-            if pool is None:
-                with ThreadPoolExecutor(_THREADS) as own:
-                    done = dict(zip([c.name for c in first], own.map(one, first)))
-            else:
-                futures = {c.name: pool.submit(one, c) for c in first}
-                return lambda: self._merged(cols, {name: f.result() for name, f in futures.items()})
-        else:
-            done = {c.name: one(c) for c in cols}
-        out = self._merged(cols, done)
+            futures = {c.name: pool.submit(one, c) for c in first}
+            return lambda: self._merged(cols, {name: f.result() for name, f in futures.items()})
+        out = self._merged(cols, {c.name: one(c) for c in cols})
         return lambda: out
 
     def _merged(self, cols: list[T.Col], done: dict[str, tuple[object, _Problems]]) -> dict[str, object]:
@@ -1262,7 +1252,7 @@ def _parse_table(run: _Run, reader: MonthReader, spec: T.Table, first_ledger_mon
         for p in exc.problems:
             run.problems.add(p)
         return None, lambda: None
-    later = run.parse_later(raw, pool)
+    later = run.parse(raw, pool)
 
     def finish() -> None:
         parsed = later()
@@ -1295,7 +1285,7 @@ def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_mon
     # are then put in the tables' own order, as if they had been parsed in that order.
     done: dict[str, tuple[_Problems, list[str], model.InputFile | None]] = {}
     listed, noted = run.problems, run.warnings
-    pool = ThreadPoolExecutor(_THREADS) if _THREADS > 1 else None
+    pool = ThreadPoolExecutor(_THREADS) if _THREADS > 1 else None  # the large tables' columns
     try:
         finishing: list[tuple[str, Callable[[], None]]] = []
         for name in reader.order:

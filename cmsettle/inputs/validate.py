@@ -15,12 +15,13 @@ into exact scaled integers (:func:`parse_amount_column`; no float, no Decimal ob
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -613,6 +614,17 @@ class _Run:
         self.problems.skip(pt.file, shown, len(positions) - room)
 
     # Parsing ------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lists_of_table(self, problems: _Problems, warnings: list[str]) -> Iterator[None]:
+        """A table's own lists of problems and warnings in place of the run's while it is parsed (load_month
+        puts them in the tables' order afterwards)."""
+        listed, noted = self.problems, self.warnings
+        self.problems, self.warnings = problems, warnings
+        try:
+            yield
+        finally:
+            self.problems, self.warnings = listed, noted
 
     def parse(self, raw: RawTable, pool: ThreadPoolExecutor | None) -> Callable[[], _Parsed | None]:
         """A table parsed in two steps: its header and small columns now, a large table's columns typed in
@@ -1284,26 +1296,19 @@ def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_mon
     # while the next tables are parsed, then each finished in turn; its problems, warnings and file entry
     # are then put in the tables' own order, as if they had been parsed in that order.
     done: dict[str, tuple[_Problems, list[str], model.InputFile | None]] = {}
-    listed, noted = run.problems, run.warnings
     pool = ThreadPoolExecutor(_THREADS) if _THREADS > 1 else None  # the large tables' columns
     try:
         finishing: list[tuple[str, Callable[[], None]]] = []
         for name in reader.order:
-            spec = T.TABLE_BY_NAME[name]
-            run.problems, run.warnings = _Problems(), []
-            entry = None
-            try:
-                entry, finish = _parse_table(run, reader, spec, first_ledger_month, pool)
-                finishing.append((name, finish))
-            finally:
-                done[name] = (run.problems, run.warnings, entry)
-                run.problems, run.warnings = listed, noted
+            problems, warnings = _Problems(), []
+            with run.lists_of_table(problems, warnings):
+                entry, finish = _parse_table(run, reader, T.TABLE_BY_NAME[name], first_ledger_month, pool)
+            done[name] = (problems, warnings, entry)
+            finishing.append((name, finish))
         for name, finish in finishing:
-            run.problems, run.warnings = done[name][0], done[name][1]
-            try:
+            problems, warnings, _ = done[name]
+            with run.lists_of_table(problems, warnings):
                 finish()
-            finally:
-                run.problems, run.warnings = listed, noted
     finally:
         if pool is not None:  # after an error: the columns still queued are not wanted any more
             pool.shutdown(cancel_futures=True)

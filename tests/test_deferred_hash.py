@@ -89,5 +89,5 @@ def test_file_sha256_reads_in_pieces(tmp_path: Path) -> None:
 def test_a_reader_without_hash_later_hashes_as_it_reads(template: Office, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(readers, "_MAP_FROM", 0)
     with MonthReader(template.root / "data", Month(2024, 5)) as reader:
-        raw = reader.raw("trades")
+        raw = reader.take("trades")
     assert raw.sha256 == hashlib.sha256((template.root / "data" / "2024-05" / "trades.csv").read_bytes()).hexdigest()

@@ -229,6 +229,24 @@ def test_tables_are_parsed_largest_first_and_reported_in_their_own_order(tmp_pat
     assert any("history.csv" in w for w in got.warnings)
 
 
+def test_the_reader_keeps_no_table_it_has_handed_over(tmp_path: Path) -> None:
+    """Issue 10: the text of the month's tables (at ten million trades about a gigabyte of cells) is freed once
+    load_month has typed it, not kept by the reader to the end of the run (MonthReader.take)."""
+    import gc
+
+    from cmsettle.inputs import MonthReader
+    from cmsettle.inputs.readers import RawTable
+
+    data = make_month(tmp_path, {})
+    with MonthReader(data, M) as reader:
+        got = load_month(data, M, RULES, first_ledger_month=True, reader=reader)
+        gc.collect()
+        assert [o for o in gc.get_objects() if isinstance(o, RawTable)] == []
+        assert len(got.trades) == len(BASE["trades"]) - 1 and reader.order  # the month itself was read
+        with pytest.raises(KeyError):
+            reader.take("trades")  # handed over once
+
+
 def test_optional_tables_may_be_absent(tmp_path: Path) -> None:
     optional = ["fund_sales", "attendance", "management", "penalties", "referrals", "deductions",
                 "grade_overrides", "history", "opening"]

@@ -19,9 +19,10 @@ import hashlib
 import io
 import math
 import mmap
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +39,7 @@ from cmsettle.inputs import prefetch
 from cmsettle.inputs.grid import MAX_COLUMNS as _MAX_COLUMNS
 from cmsettle.inputs.grid import NOT_UTF8 as _NOT_UTF8
 from cmsettle.inputs.grid import arrow_grid as _arrow_grid
-from cmsettle.inputs.grid import first_grid, layout
+from cmsettle.inputs.grid import TypedGrid, first_grid, layout
 
 # Encodings a Chinese export comes in. GB18030 is a superset of GBK and GB2312.
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
@@ -58,13 +59,25 @@ class RawTable:
     excel: bool            # from an .xlsx: numbers in date columns are Excel serial dates
     encoding: str | None
     sha256: str            # "" when read with ``hash_later`` (see read_table): hashed by file_sha256 later
+    # A large CSV file whose amount and date columns the reader typed (cmsettle.inputs.grid.typed_grid):
+    # those columns of `cells` hold decimal128 or date32 values, and this gives the same table all as text
+    # (read again, once); None when every column is text.
+    as_text: Callable[[], RawTable] | None = None
+
+    def typed_positions(self) -> list[int]:
+        """The columns of `cells` that are not text."""
+        if self.as_text is None:
+            return []
+        return [i for i in range(len(self.header)) if not pd.api.types.is_string_dtype(self.cells[i].dtype)]
 
 
-def read_table(path: Path, table: str, file: str, *, hash_later: bool = False) -> RawTable:
+def read_table(path: Path, table: str, file: str, *, hash_later: bool = False,
+               typed: bool = True) -> RawTable:
     """Read a .csv or .xlsx; raise InputError with one Problem when the file cannot be read at all.
 
     ``hash_later``: a large CSV file read the usual way is not hashed here (its ``sha256`` is ""): the
-    caller hashes it with :func:`file_sha256` when a core is free (cmsettle.pipeline: while computing)."""
+    caller hashes it with :func:`file_sha256` when a core is free (cmsettle.pipeline: while computing).
+    ``typed``: a large CSV file's amount and date columns may come typed (``RawTable.as_text``)."""
     if path.suffix.lower() == ".xlsx":
         raw = path.read_bytes()
         sha = hashlib.sha256(raw).hexdigest()
@@ -74,7 +87,7 @@ def read_table(path: Path, table: str, file: str, *, hash_later: bool = False) -
             later = hash_later and isinstance(mapped, mmap.mmap)
             with ThreadPoolExecutor(1) as side:  # the hash (no GIL held) beside pyarrow's parsing
                 hashed = None if later else side.submit(lambda: hashlib.sha256(mapped).hexdigest())
-                fast = _csv_arrow(mapped, table, file, hashed or "", side, path)
+                fast = _csv_arrow(mapped, table, file, hashed or "", side, path, typed=typed)
                 sha = hashed.result() if hashed else ""
             if fast is not None:
                 return fast
@@ -126,19 +139,25 @@ _WS_LEADS = (b" ", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\xc2"
 
 
 def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
-               side: ThreadPoolExecutor | None = None, ahead: Path | None = None) -> RawTable | None:
+               side: ThreadPoolExecutor | None = None, ahead: Path | None = None, *,
+               typed: bool = False) -> RawTable | None:
     """The usual CSV file through pyarrow; None when it is not one (then pandas and the csv module read it).
     ``ahead``: the file of these very bytes, whose grid may be being read already (cmsettle.inputs.prefetch):
     claimed once the strip scan has started beside it (the scan then runs while the grid is finished, not
-    after: at ten million trades 0.3 s off the time the run waits for its largest table)."""
+    after: at ten million trades 0.3 s off the time the run waits for its largest table). ``typed``: its
+    amount and date columns may be typed by the reader (a large file; ``ahead`` is then its path)."""
     found = layout(raw)
     if found is None:
         return None
     encoding, sep = found
     data = raw
     scan = side.submit(_needs_strip, data, sep) if side is not None else None  # beside the parsing too
-    read = prefetch.claim(ahead) if ahead is not None else None
-    grid = read.grid if read is not None else first_grid(data, encoding, sep)
+    read = prefetch.claim(ahead) if ahead is not None and typed else None  # the read ahead may be typed
+    typed = typed and ahead is not None
+    grid = read.grid if read is not None else first_grid(data, encoding, sep, typed=typed)
+    if isinstance(grid, TypedGrid):
+        strip = scan.result() if scan is not None else _needs_strip(data, sep)
+        return _typed_table(grid, table, file, encoding, sha, strip, ahead)
     in_cells = False  # whether the strip check below looks at the cells (they are not the bytes of `data`)
     if grid is _NOT_UTF8:  # GBK and friends
         gb = _gb_grid(raw, sep)
@@ -182,6 +201,45 @@ def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
         cells = pd.DataFrame(index=pd.RangeIndex(len(keep)))
     return RawTable(table=table, file=file, header=header, header_row=1, cells=cells, rows=keep + 2,
                     excel=False, encoding=encoding, sha256=sha if isinstance(sha, str) else sha.result())
+
+
+def _typed_table(grid: TypedGrid, table: str, file: str, encoding: str, sha: str | Future, strip: bool,
+                 path: Path) -> RawTable:
+    """The RawTable of a typed grid: as :func:`_csv_arrow` makes it of text, but without the blank rows'
+    search (a typed cell is never blank, so no row is) and stripping only the text columns (the reader
+    took the typed values with their blanks around, as the text's are stripped before typing)."""
+    series = {}
+    for i, c in enumerate(grid.body.columns):
+        if not _is_text(c.type):
+            series[i] = pd.Series(c, dtype=pd.ArrowDtype(c.type), copy=False)
+        else:
+            series[i] = pd.Series(pc.utf8_trim_whitespace(c) if strip else c, dtype=_TEXT, copy=False)
+    cells = pd.DataFrame(series, columns=pd.RangeIndex(len(series)), copy=False)
+    sha256 = sha if isinstance(sha, str) else sha.result()
+    return RawTable(table=table, file=file, header=[h.strip() for h in grid.header], header_row=1,
+                    cells=cells, rows=np.arange(2, grid.body.num_rows + 2), excel=False, encoding=encoding,
+                    sha256=sha256, as_text=_AsText(path, table, file, sha256))
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_large_string(t) or pa.types.is_string(t)
+
+
+class _AsText:
+    """A typed table's file read again, all as text (once, whichever thread asks first)."""
+
+    def __init__(self, path: Path, table: str, file: str, sha256: str):
+        self._args = path, table, file, sha256
+        self._lock = threading.Lock()
+        self._raw: RawTable | None = None
+
+    def __call__(self) -> RawTable:
+        with self._lock:
+            if self._raw is None:
+                path, table, file, sha256 = self._args
+                again = read_table(path, table, file, hash_later=True, typed=False)
+                self._raw = replace(again, sha256=sha256)
+            return self._raw
 
 
 def _needs_strip(data: bytes, sep: str) -> bool:

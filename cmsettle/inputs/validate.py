@@ -632,15 +632,21 @@ class _Run:
         column is still being typed; None: here, one after the other); the call returned waits for them
         and gives the table (the problems of its columns added then, in column order)."""
         spec = T.TABLE_BY_NAME[raw.table]
+        if raw.as_text is not None and (spec.name not in model.FRAME_SCHEMA
+                                        or not all(raw.header[i] for i in raw.typed_positions())):
+            raw = raw.as_text()  # typed cells where only text is looked at
         where = self._columns(raw, spec)
         if where is None:
             return lambda: None
+        if raw.as_text is not None and not _typed_as_wanted(raw, spec, where):
+            raw = raw.as_text()  # a typed column this table does not type from text the same way
         if spec.name == "history":  # D4: rows of the settled month or later are ignored
             raw = self._history_before_month(raw, where)
         shown = {c: c if raw.header[i] == c else f"{c} (header '{raw.header[i]}')" for c, i in where.items()}
         text: dict[str, pd.Series] = {c.name: raw.cells[where[c.name]] for c in spec.columns if c.name in where}
         if spec.name in model.FRAME_SCHEMA:  # a large table
-            typed = self._typed_columns(raw, spec, text, shown, pool)
+            typed = self._typed_columns(raw, spec, text, shown, pool,
+                                        lambda name: raw.as_text().cells[where[name]])
             return lambda: self._frame(raw, spec, where, text, shown, typed())
         return lambda: self._frame(raw, spec, where, text, shown, {})
 
@@ -786,16 +792,24 @@ class _Run:
         problems.skip(raw.file, shown, len(bad_rows) - room)
 
     def _typed_columns(self, raw: RawTable, spec: T.Table, text: dict[str, pd.Series], shown: dict[str, str],
-                       pool: ThreadPoolExecutor | None) -> Callable[[], dict[str, object]]:
+                       pool: ThreadPoolExecutor | None, text_of: Callable[[str], pd.Series]
+                       ) -> Callable[[], dict[str, object]]:
         """The columns of a large table, typed side by side on the machine's cores in ``pool`` (the work is
         in pyarrow, which runs without the GIL), else one after the other; the call returned waits for them
-        and lists their problems in column order, as one by one."""
+        and lists their problems in column order, as one by one. A column the reader typed already is
+        taken as it is when the text would have given it without a problem, else typed from ``text_of`` it."""
         cols = [c for c in spec.columns if c.name in text]
 
         def one(col: T.Col) -> tuple[object, _Problems]:
             self._local.problems = _Problems()
             try:
-                return self._typed_column(raw, col, text[col.name], shown[col.name]), self._local.problems
+                cells = text[col.name]
+                if not pd.api.types.is_string_dtype(cells.dtype):
+                    done = self._as_typed(col, cells)
+                    if done is not None:
+                        return done, self._local.problems
+                    cells = text_of(col.name)
+                return self._typed_column(raw, col, cells, shown[col.name]), self._local.problems
             finally:
                 self._local.problems = None
 
@@ -845,6 +859,33 @@ class _Run:
             return pd.array(arr, dtype=pd.ArrowDtype(pa.date32()))
         raise AssertionError(f"no large-table type for {col.type}")
 
+    def _as_typed(self, col: T.Col, cells: pd.Series) -> object:
+        """A column the reader typed (cmsettle.inputs.grid.typed_grid: amounts at fen as decimal128, ISO
+        dates as date32), as :meth:`_typed_column` would give it from the text; None when the text would
+        give a problem (too large, a sign or a date out of range): then the text is typed, which reports
+        it."""
+        arr = cells.array.__arrow_array__()
+        arr = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+        if col.type == T.AMOUNT and pa.types.is_decimal128(arr.type):
+            unscaled, too_large = _low_words(arr, arr.type.scale)
+            rule = _sign_rule(col, unscaled, arr.type.scale)
+            if too_large.any() or (rule is not None and rule[0].any()):
+                return None
+            model.known_unscaled(arr, unscaled)
+            return pd.array(arr, dtype=pd.ArrowDtype(arr.type))
+        if col.type == T.DATE and pa.types.is_date32(arr.type) and self._dates_within(col, arr):
+            return pd.array(arr, dtype=pd.ArrowDtype(pa.date32()))
+        return None
+
+    def _dates_within(self, col: T.Col, days: pa.ChunkedArray) -> bool:
+        """Whether every date of a date32 column is a Python date (year 1 on) within the column's range."""
+        lo, hi = (v.as_py() for v in pc.min_max(days.cast(pa.int32())).values())
+        if lo is None or lo < (_FIRST_DATE - _EPOCH).days:
+            return False
+        earliest, latest = self._date_bounds(col)
+        return not ((earliest is not None and _EPOCH + timedelta(days=lo) < earliest) or
+                    (latest is not None and _EPOCH + timedelta(days=hi) > latest))
+
     def _iso_dates(self, raw: RawTable, col: T.Col, text: pd.Series) -> pa.ChunkedArray | None:
         """A CSV date column whose every value is YYYY-MM-DD, in range: pyarrow's strict cast, no per-value
         step. None when any value is anything else (blank, another format, out of range, year 0): then
@@ -855,14 +896,7 @@ class _Run:
             days = pc.cast(arrow_text(text), pa.date32())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-        lo, hi = (v.as_py() for v in pc.min_max(days.cast(pa.int32())).values())
-        if lo is None or lo < (_FIRST_DATE - _EPOCH).days:
-            return None
-        earliest, latest = self._date_bounds(col)
-        if (earliest is not None and _EPOCH + timedelta(days=lo) < earliest) or \
-                (latest is not None and _EPOCH + timedelta(days=hi) > latest):
-            return None
-        return days
+        return days if self._dates_within(col, days) else None
 
     def _date_bounds(self, col: T.Col) -> tuple[date | None, date | None]:
         """The first and last date a column's range rule allows (None: no bound)."""
@@ -890,14 +924,7 @@ class _Run:
             elif default_ok:
                 d_unscaled = int(D(col.default).scaleb(scale))
                 unscaled = np.where(blank, d_unscaled, unscaled)
-        sign = None
-        if col.sign == T.NONNEG:
-            sign = unscaled < 0, _Bad("must not be negative", "0 or more")
-        elif col.sign == T.POSITIVE:
-            sign = unscaled <= 0, _Bad("must be more than 0", "more than 0")
-        elif col.sign == T.RATE:
-            sign = (unscaled < 0) | (unscaled >= 10 ** scale), _Bad(
-                "a rate must be at least 0 and below 1", "a rate such as 0.0003 (0 <= rate < 1)")
+        sign = _sign_rule(col, unscaled, scale)
         if sign is not None:
             for i in np.flatnonzero(sign[0] & valid):
                 errors.setdefault(int(i), sign[1])
@@ -1100,6 +1127,32 @@ class _Run:
         if pt is None:
             return model.typed_frame(name)
         return pt.frame[[*columns, "_row"]].reset_index(drop=True)
+
+
+def _sign_rule(col: T.Col, unscaled: np.ndarray, scale: int) -> tuple[np.ndarray, _Bad] | None:
+    """Where an amount column's unscaled values break its sign rule, and the problem; None: no rule."""
+    if col.sign == T.NONNEG:
+        return unscaled < 0, _Bad("must not be negative", "0 or more")
+    if col.sign == T.POSITIVE:
+        return unscaled <= 0, _Bad("must be more than 0", "more than 0")
+    if col.sign == T.RATE:
+        return (unscaled < 0) | (unscaled >= 10 ** scale), _Bad(
+            "a rate must be at least 0 and below 1", "a rate such as 0.0003 (0 <= rate < 1)")
+    return None
+
+
+def _typed_as_wanted(raw: RawTable, spec: T.Table, where: dict[str, int]) -> bool:
+    """Whether each column the reader typed is one this table types from text the same way: an amount (as
+    decimal128) or a date (as date32) of a large table. Any other (an id, a code, a column not read, a
+    small table) is to be read as text."""
+    col_at = {where[c.name]: c for c in spec.columns if c.name in where}
+    for i in raw.typed_positions():
+        col, kind = col_at.get(i), raw.cells[i].dtype.pyarrow_dtype
+        if spec.name not in model.FRAME_SCHEMA or col is None or not (
+                (col.type == T.AMOUNT and pa.types.is_decimal128(kind))
+                or (col.type == T.DATE and pa.types.is_date32(kind))):
+            return False
+    return True
 
 
 def isin(values: pd.Index, known: set[str] | pd.Index) -> np.ndarray:

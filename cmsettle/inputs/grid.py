@@ -67,70 +67,58 @@ def utf8_start(data: bytes | mmap.mmap, size: int = 1 << 20) -> bool:
 
 @dataclass(frozen=True)
 class TypedGrid:
-    """A large CSV file read with its amount-like and date-like columns typed by the reader itself (see
-    :func:`typed_grid`): the header's cells, and the rows below it, those columns as ``decimal128(38, 2)``
-    or ``date32``, the others as text."""
+    """A large CSV file read with its date columns typed by the reader itself (see :func:`typed_grid`): the
+    header's cells, and the rows below it, those columns as ``date32``, the others as text."""
 
     header: list[str]
     body: pa.Table
 
 
-#: Files from this size on are first tried with their amount and date columns typed by the reader.
+#: Files from this size on are first tried with their date columns typed by the reader.
 TYPED_FROM = 1 << 24
 _SAMPLE = 1 << 16  # bytes at the start whose rows decide which columns to type
-_MONEY = re.compile(r"\d{1,15}\.\d\d")  # 1234.50: the fen of a CRM export
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
-MONEY = pa.decimal128(38, 2)
 
 
 def typed_grid(data: bytes | mmap.mmap, sep: str) -> TypedGrid | None:
-    """The file with the columns that look like amounts at fen or ISO dates typed by pyarrow's reader as it
-    parses (``decimal128(38, 2)``, ``date32``): at ten million trades the turnover cast from text is about
-    0.5 s of a core, the reader's own conversion a fraction of that, and the dates' text (180 MB) is never
-    made. None (the file is then read as text) unless it is worth it and the typed values are exactly
-    those the text would give (cmsettle.inputs.validate types a column from its text the same way):
+    """The file with its ISO date columns typed by pyarrow's reader as it parses (``date32``): at ten million
+    trades the dates' text (10 bytes a cell and 8 of offset: 180 MB of fresh memory) is never made, nor cast
+    to dates after (paired whole runs 0.92). None (the file is then read as text) unless it is worth it and
+    the dates are exactly those the text would give (cmsettle.inputs.validate types an ISO date column
+    from its text by the same strict conversion):
 
     * a file of TYPED_FROM bytes or more, without any `"` (a row is then a line, and the header the first);
-    * a column is typed when every value of the first rows (``_SAMPLE`` bytes) is ``1234.50`` or
-      ``2024-05-03``; amount-like ones only when no byte after the header is ``e`` or ``E``, since the
-      reader takes 1.5e3 as a number where the text's own rule (an exponent only when it cannot have been
-      rounded) may refuse it;
-    * every value below must then convert, or the whole typed reading fails and None is returned: pyarrow
-      takes a number with a sign, leading zeros, up to two decimals or surrounding blanks, as the text path
-      does after stripping, and refuses blanks, more decimals, thousands separators and anything else, which
-      the text path then reports or types at its own scale.
+    * a column is typed when every value of the first rows (``_SAMPLE`` bytes) is ``2024-05-03``;
+    * every value below must then be such a date too (pyarrow takes blanks around it, which the text path
+      strips), or the whole typed reading fails and None is returned: a blank, another form, an impossible
+      date are left to the text path, which types them its own way or reports them.
 
-    Problems need a cell's text: validate reads the file again as text (``RawTable.as_text``) for a typed
-    column with any value the text path would report, or one that is not an amount or a date of a large
-    table."""
+    Problems need a cell's text: validate reads the file again as text (``RawTable.as_text``) when a typed
+    column has a date out of its range, or is not a date column of a large table.
+
+    Amounts were typed this way too (``decimal128(38, 2)`` for values at fen) and measured: no gain at ten
+    million trades (paired 0.99-1.0), and an ``e`` in the file (pyarrow takes 1.5e3 as a number, the text
+    path has its own rule for exponents) would need a scan of the file that cost more (1.08)."""
     if len(data) < int(os.environ.get("CMSETTLE_TEST_TYPED_FROM") or TYPED_FROM) or data.find(b'"') >= 0:
         return None
-    end = data.find(b"\n")
     head = bytes(data[:_SAMPLE])
     head = head[: head.rfind(b"\n") + 1]
-    sample = _text_grid(head, sep) if end >= 0 and head.count(b"\n") >= 2 else None
+    sample = _text_grid(head, sep) if head.count(b"\n") >= 2 else None
     if not isinstance(sample, pa.Table) or sample.num_rows < 2:
         return None
     header = [str(v) for v in sample.slice(0, 1).to_pylist()[0].values()]
     rows = sample.slice(1)
-    exponent = data.find(b"e", end) >= 0 or data.find(b"E", end) >= 0
-    types: dict[str, pa.DataType] = {}
-    for i in range(len(header)):
-        values = rows.column(i).to_pylist()
-        if not exponent and all(_MONEY.fullmatch(v) for v in values):
-            types[f"f{i}"] = MONEY
-        elif all(_ISO_DATE.fullmatch(v) for v in values):
-            types[f"f{i}"] = pa.date32()
-    if not types:
-        return None
     names = [f"f{i}" for i in range(len(header))]
+    dates = [n for i, n in enumerate(names) if all(_ISO_DATE.fullmatch(v) for v in rows.column(i).to_pylist())]
+    if not dates:
+        return None
     try:
         body = pv.read_csv(
             pa.BufferReader(data),
             read_options=pv.ReadOptions(skip_rows=1, column_names=names, block_size=1 << 24),
             parse_options=pv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
             convert_options=pv.ConvertOptions(
-                column_types={n: types.get(n, pa.large_string()) for n in names},
+                column_types={n: pa.date32() if n in dates else pa.large_string() for n in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a value that does not convert, a ragged row, ...

@@ -59,9 +59,9 @@ class RawTable:
     excel: bool            # from an .xlsx: numbers in date columns are Excel serial dates
     encoding: str | None
     sha256: str            # "" when read with ``hash_later`` (see read_table): hashed by file_sha256 later
-    # A large CSV file whose amount and date columns the reader typed (cmsettle.inputs.grid.typed_grid):
-    # those columns of `cells` hold decimal128 or date32 values, and this gives the same table all as text
-    # (read again, once); None when every column is text.
+    # A large CSV file whose date columns the reader typed (cmsettle.inputs.grid.typed_grid): those
+    # columns of `cells` hold date32 values, and this gives the same table all as text (read again, once);
+    # None when every column is text.
     as_text: Callable[[], RawTable] | None = None
 
     def typed_positions(self) -> list[int]:
@@ -77,7 +77,7 @@ def read_table(path: Path, table: str, file: str, *, hash_later: bool = False,
 
     ``hash_later``: a large CSV file read the usual way is not hashed here (its ``sha256`` is ""): the
     caller hashes it with :func:`file_sha256` when a core is free (cmsettle.pipeline: while computing).
-    ``typed``: a large CSV file's amount and date columns may come typed (``RawTable.as_text``)."""
+    ``typed``: a large CSV file's date columns may come typed (``RawTable.as_text``)."""
     if path.suffix.lower() == ".xlsx":
         raw = path.read_bytes()
         sha = hashlib.sha256(raw).hexdigest()
@@ -145,7 +145,7 @@ def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
     ``ahead``: the file of these very bytes, whose grid may be being read already (cmsettle.inputs.prefetch):
     claimed once the strip scan has started beside it (the scan then runs while the grid is finished, not
     after: at ten million trades 0.3 s off the time the run waits for its largest table). ``typed``: its
-    amount and date columns may be typed by the reader (a large file; ``ahead`` is then its path)."""
+    date columns may be typed by the reader (a large file; ``ahead`` is then its path)."""
     found = layout(raw)
     if found is None:
         return None

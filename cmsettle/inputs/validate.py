@@ -632,14 +632,11 @@ class _Run:
         column is still being typed; None: here, one after the other); the call returned waits for them
         and gives the table (the problems of its columns added then, in column order)."""
         spec = T.TABLE_BY_NAME[raw.table]
-        if raw.as_text is not None and (spec.name not in model.FRAME_SCHEMA
-                                        or not all(raw.header[i] for i in raw.typed_positions())):
-            raw = raw.as_text()  # typed cells where only text is looked at
+        if raw.as_text is not None and spec.name not in model.FRAME_SCHEMA:
+            raw = raw.as_text()  # a small table's columns are typed from their text only
         where = self._columns(raw, spec)
         if where is None:
             return lambda: None
-        if raw.as_text is not None and not _typed_as_wanted(raw, spec, where):
-            raw = raw.as_text()  # a typed column this table does not type from text the same way
         if spec.name == "history":  # D4: rows of the settled month or later are ignored
             raw = self._history_before_month(raw, where)
         shown = {c: c if raw.header[i] == c else f"{c} (header '{raw.header[i]}')" for c, i in where.items()}
@@ -860,21 +857,13 @@ class _Run:
         raise AssertionError(f"no large-table type for {col.type}")
 
     def _as_typed(self, col: T.Col, cells: pd.Series) -> object:
-        """A column the reader typed (cmsettle.inputs.grid.typed_grid: amounts at fen as decimal128, ISO
-        dates as date32), as :meth:`_typed_column` would give it from the text; None when the text would
-        give a problem (too large, a sign or a date out of range): then the text is typed, which reports
-        it."""
-        arr = cells.array.__arrow_array__()
-        arr = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
-        if col.type == T.AMOUNT and pa.types.is_decimal128(arr.type):
-            unscaled, too_large = _low_words(arr, arr.type.scale)
-            rule = _sign_rule(col, unscaled, arr.type.scale)
-            if too_large.any() or (rule is not None and rule[0].any()):
-                return None
-            model.known_unscaled(arr, unscaled)
-            return pd.array(arr, dtype=pd.ArrowDtype(arr.type))
-        if col.type == T.DATE and pa.types.is_date32(arr.type) and self._dates_within(col, arr):
-            return pd.array(arr, dtype=pd.ArrowDtype(pa.date32()))
+        """A column the reader typed (cmsettle.inputs.grid.typed_grid: ISO dates as date32), as
+        :meth:`_typed_column` gives it from the text (:meth:`_iso_dates`); None when the text gives a
+        problem (a date out of the column's range): then the text is typed, which reports it."""
+        days = cells.array.__arrow_array__()
+        days = days if isinstance(days, pa.ChunkedArray) else pa.chunked_array([days])
+        if col.type == T.DATE and pa.types.is_date32(days.type) and self._dates_within(col, days):
+            return pd.array(days, dtype=pd.ArrowDtype(pa.date32()))
         return None
 
     def _dates_within(self, col: T.Col, days: pa.ChunkedArray) -> bool:
@@ -924,7 +913,14 @@ class _Run:
             elif default_ok:
                 d_unscaled = int(D(col.default).scaleb(scale))
                 unscaled = np.where(blank, d_unscaled, unscaled)
-        sign = _sign_rule(col, unscaled, scale)
+        sign = None
+        if col.sign == T.NONNEG:
+            sign = unscaled < 0, _Bad("must not be negative", "0 or more")
+        elif col.sign == T.POSITIVE:
+            sign = unscaled <= 0, _Bad("must be more than 0", "more than 0")
+        elif col.sign == T.RATE:
+            sign = (unscaled < 0) | (unscaled >= 10 ** scale), _Bad(
+                "a rate must be at least 0 and below 1", "a rate such as 0.0003 (0 <= rate < 1)")
         if sign is not None:
             for i in np.flatnonzero(sign[0] & valid):
                 errors.setdefault(int(i), sign[1])
@@ -1127,32 +1123,6 @@ class _Run:
         if pt is None:
             return model.typed_frame(name)
         return pt.frame[[*columns, "_row"]].reset_index(drop=True)
-
-
-def _sign_rule(col: T.Col, unscaled: np.ndarray, scale: int) -> tuple[np.ndarray, _Bad] | None:
-    """Where an amount column's unscaled values break its sign rule, and the problem; None: no rule."""
-    if col.sign == T.NONNEG:
-        return unscaled < 0, _Bad("must not be negative", "0 or more")
-    if col.sign == T.POSITIVE:
-        return unscaled <= 0, _Bad("must be more than 0", "more than 0")
-    if col.sign == T.RATE:
-        return (unscaled < 0) | (unscaled >= 10 ** scale), _Bad(
-            "a rate must be at least 0 and below 1", "a rate such as 0.0003 (0 <= rate < 1)")
-    return None
-
-
-def _typed_as_wanted(raw: RawTable, spec: T.Table, where: dict[str, int]) -> bool:
-    """Whether each column the reader typed is one this table types from text the same way: an amount (as
-    decimal128) or a date (as date32) of a large table. Any other (an id, a code, a column not read, a
-    small table) is to be read as text."""
-    col_at = {where[c.name]: c for c in spec.columns if c.name in where}
-    for i in raw.typed_positions():
-        col, kind = col_at.get(i), raw.cells[i].dtype.pyarrow_dtype
-        if spec.name not in model.FRAME_SCHEMA or col is None or not (
-                (col.type == T.AMOUNT and pa.types.is_decimal128(kind))
-                or (col.type == T.DATE and pa.types.is_date32(kind))):
-            return False
-    return True
 
 
 def isin(values: pd.Index, known: set[str] | pd.Index) -> np.ndarray:

@@ -142,3 +142,19 @@ def test_a_file_with_quotes_is_read_as_text(typed: pytest.MonkeyPatch, tmp_path:
                                                                 "0.0003"])))
     assert positions == [] and (tmp_path / str(M) / "trades.csv").read_bytes().count(b'"') == 2
     same(a, b)
+
+
+@pytest.mark.parametrize("form", ["bom", "crlf", "tab", "no last line end", "date last"])
+def test_the_file_forms_give_what_the_text_gives(typed: pytest.MonkeyPatch, tmp_path: Path, form: str) -> None:
+    rows = [HEADER, *PLAIN, ["2024-04-30", "C1", "股票", "买入", "10.00", "0.0003"]]  # a date out of range too
+    if form == "date last":
+        rows = [[*r[1:], r[0]] for r in rows]
+    sep, end = ("\t" if form == "tab" else ","), ("\r\n" if form == "crlf" else "\n")
+    text = end.join(sep.join(r) for r in rows) + ("" if form == "no last line end" else end)
+    data = make_month(tmp_path, {"trades": None})
+    (data / str(M) / "trades.csv").write_bytes((b"\xef\xbb\xbf" if form == "bom" else b"") + text.encode())
+    a, b, positions = both(typed, data)
+    assert positions == ([5] if form == "date last" else [0])
+    same(a, b)
+    assert a == ["2024-05/trades.csv:42 [trade_date]: date outside 2024-05: got '2024-04-30', expected a date "
+                 "from 2024-05-01 to 2024-05-31"]

@@ -145,7 +145,8 @@ def test_a_file_with_quotes_is_read_as_text(typed: pytest.MonkeyPatch, tmp_path:
 
 
 @pytest.mark.parametrize("form", ["bom", "crlf", "tab", "no last line end", "date last"])
-def test_the_file_forms_give_what_the_text_gives(typed: pytest.MonkeyPatch, tmp_path: Path, form: str) -> None:
+def test_the_file_forms_give_what_the_text_gives(typed: pytest.MonkeyPatch, tmp_path: Path,
+                                                 form: str) -> None:
     rows = [HEADER, *PLAIN, ["2024-04-30", "C1", "股票", "买入", "10.00", "0.0003"]]  # a date out of range too
     if form == "date last":
         rows = [[*r[1:], r[0]] for r in rows]
@@ -156,5 +157,5 @@ def test_the_file_forms_give_what_the_text_gives(typed: pytest.MonkeyPatch, tmp_
     a, b, positions = both(typed, data)
     assert positions == ([5] if form == "date last" else [0])
     same(a, b)
-    assert a == ["2024-05/trades.csv:42 [trade_date]: date outside 2024-05: got '2024-04-30', expected a date "
-                 "from 2024-05-01 to 2024-05-31"]
+    assert a == ["2024-05/trades.csv:42 [trade_date]: date outside 2024-05: got '2024-04-30', expected a "
+                 "date from 2024-05-01 to 2024-05-31"]

@@ -1,4 +1,5 @@
-"""The first step of reading a CSV file: its cells as text through pyarrow's reader, with nothing but pyarrow.
+"""The first step of reading a CSV file: its cells as text through pyarrow's reader (a large file's ISO
+dates as dates: :func:`typed_grid`), with nothing but pyarrow.
 
 Kept apart from readers.py (which needs pandas and the spreadsheet and charset libraries) so that
 cmsettle.inputs.prefetch can start reading a month's largest file before those are imported. readers.py

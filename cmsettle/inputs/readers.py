@@ -206,8 +206,8 @@ def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
 def _typed_table(grid: TypedGrid, table: str, file: str, encoding: str, sha: str | Future, strip: bool,
                  path: Path) -> RawTable:
     """The RawTable of a typed grid: as :func:`_csv_arrow` makes it of text, but without the blank rows'
-    search (a typed cell is never blank, so no row is) and stripping only the text columns (the reader
-    took the typed values with their blanks around, as the text's are stripped before typing)."""
+    search (a date is never blank, so no row is) and stripping only the text columns (the reader took the
+    dates with their blanks around, as the text's are stripped before typing)."""
     series = {}
     for i, c in enumerate(grid.body.columns):
         if not _is_text(c.type):

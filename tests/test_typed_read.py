@@ -18,11 +18,18 @@ from test_inputs import BASE, M, RULES, make_month
 
 from cmsettle.errors import InputError
 from cmsettle.inputs import grid, load_month
-from cmsettle.inputs.readers import read_table
+from cmsettle.inputs.readers import RawTable, read_table
 
 HEADER = ["trade_date", "client_id", "product", "side", "turnover", "commission_rate"]
 PLAIN = [[f"2024-05-{6 + i % 20:02d}", f"C{1 + i % 3}", "股票", "买入", f"{1000 + 37 * i}.{i % 100:02d}",
           "0.0003"] for i in range(40)]
+
+
+def typed_positions(raw: RawTable) -> list[int]:
+    """The columns the reader typed (not text) of a table read with ``as_text``."""
+    if raw.as_text is None:
+        return []
+    return [i for i in range(len(raw.header)) if not pd.api.types.is_string_dtype(raw.cells[i].dtype)]
 
 
 def trades(*last: list[str], header: list[str] = HEADER) -> dict[str, list[list[str]]]:
@@ -58,7 +65,7 @@ def typed(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def both(typed: pytest.MonkeyPatch, data: Path) -> tuple[object, object, list[int]]:
     """The month read with the typed reading, and read all as text; the typed columns of its trades."""
     typed.setenv("CMSETTLE_TEST_TYPED_FROM", "0")
-    positions = read_table(data / str(M) / "trades.csv", "trades", "trades.csv").typed_positions()
+    positions = typed_positions(read_table(data / str(M) / "trades.csv", "trades", "trades.csv"))
     with_types = outcome(data)
     typed.delenv("CMSETTLE_TEST_TYPED_FROM")
     return with_types, outcome(data), positions
@@ -131,7 +138,7 @@ def test_the_small_tables_are_typed_from_their_text_only(typed: pytest.MonkeyPat
         data = make_month(tmp_path / str(n), tables)
         typed.setenv("CMSETTLE_TEST_TYPED_FROM", "0")
         name = next(iter(tables))
-        assert read_table(data / str(M) / f"{name}.csv", name, name).typed_positions() == [0 if n == 0 else 1]
+        assert typed_positions(read_table(data / str(M) / f"{name}.csv", name, name)) == [0 if n == 0 else 1]
         a, b, _ = both(typed, data)
         same(a, b)
     assert len(a.management) == 6 and len(outcome(tmp_path / "0").history) == 4  # May's row left out (D4)

@@ -1,13 +1,13 @@
 """The month's largest file read from the first moment of ``settle month``, before the heavy imports.
 
 Starting the command imports pandas, SQLAlchemy, pydantic, Typer and the rest: about half a second on one
-core, with the other idle, before the month's files begin to be read (cmsettle.inputs.MonthReader).
-The console script (cmsettle.console) therefore starts, with nothing but pyarrow imported, one thread that
-reads the largest of the month folder's large tables (trades, at scale) into its grid of text, its ISO
-dates typed (cmsettle.inputs.grid), exactly as readers.py would; readers.py then takes that grid (:func:`claim`) instead
+core, with the other idle, before the month's files begin to be read (cmsettle.inputs.MonthReader). The
+console script (cmsettle.console) therefore starts, with nothing but pyarrow imported, one thread that reads
+the largest of the month folder's large tables (trades, at scale) into its grid of text, its ISO dates typed
+(cmsettle.inputs.grid), exactly as readers.py would; readers.py then takes that grid (:func:`claim`) instead
 of reading the file again, if it is the same file unchanged since (inode, size and modification time).
-Anything else (another folder given after all, a file changed, a GBK file, a read that failed) and the file
-is read the usual way; the grid read ahead is dropped when the month's reading ends (:func:`discard`). Only
+Anything else (another folder given after all, a file changed, a GBK file, a read that failed) and the file is
+read the usual way; the grid read ahead is dropped when the month's reading ends (:func:`discard`). Only
 pyarrow is needed here.
 """
 

@@ -64,12 +64,6 @@ class RawTable:
     # None when every column is text.
     as_text: Callable[[], RawTable] | None = None
 
-    def typed_positions(self) -> list[int]:
-        """The columns of `cells` that are not text."""
-        if self.as_text is None:
-            return []
-        return [i for i in range(len(self.header)) if not pd.api.types.is_string_dtype(self.cells[i].dtype)]
-
 
 def read_table(path: Path, table: str, file: str, *, hash_later: bool = False,
                typed: bool = True) -> RawTable:
@@ -152,8 +146,8 @@ def _csv_arrow(raw: bytes | mmap.mmap, table: str, file: str, sha: str | Future,
     encoding, sep = found
     data = raw
     scan = side.submit(_needs_strip, data, sep) if side is not None else None  # beside the parsing too
-    read = prefetch.claim(ahead) if ahead is not None and typed else None  # the read ahead may be typed
     typed = typed and ahead is not None
+    read = prefetch.claim(ahead) if typed else None  # not when read again as text: that grid may be typed
     grid = read.grid if read is not None else first_grid(data, encoding, sep, typed=typed)
     if isinstance(grid, TypedGrid):
         strip = scan.result() if scan is not None else _needs_strip(data, sep)
@@ -210,7 +204,7 @@ def _typed_table(grid: TypedGrid, table: str, file: str, encoding: str, sha: str
     dates with their blanks around, as the text's are stripped before typing)."""
     series = {}
     for i, c in enumerate(grid.body.columns):
-        if not _is_text(c.type):
+        if pa.types.is_date32(c.type):
             series[i] = pd.Series(c, dtype=pd.ArrowDtype(c.type), copy=False)
         else:
             series[i] = pd.Series(pc.utf8_trim_whitespace(c) if strip else c, dtype=_TEXT, copy=False)
@@ -219,10 +213,6 @@ def _typed_table(grid: TypedGrid, table: str, file: str, encoding: str, sha: str
     return RawTable(table=table, file=file, header=[h.strip() for h in grid.header], header_row=1,
                     cells=cells, rows=np.arange(2, grid.body.num_rows + 2), excel=False, encoding=encoding,
                     sha256=sha256, as_text=_AsText(path, table, file, sha256))
-
-
-def _is_text(t: pa.DataType) -> bool:
-    return pa.types.is_large_string(t) or pa.types.is_string(t)
 
 
 class _AsText:

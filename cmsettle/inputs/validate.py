@@ -860,8 +860,7 @@ class _Run:
         """A column the reader typed (cmsettle.inputs.grid.typed_grid: ISO dates as date32), as
         :meth:`_typed_column` gives it from the text (:meth:`_iso_dates`); None when the text gives a
         problem (a date out of the column's range): then the text is typed, which reports it."""
-        days = cells.array.__arrow_array__()
-        days = days if isinstance(days, pa.ChunkedArray) else pa.chunked_array([days])
+        days = model.arrow(cells)
         if col.type == T.DATE and pa.types.is_date32(days.type) and self._dates_within(col, days):
             return pd.array(days, dtype=pd.ArrowDtype(pa.date32()))
         return None

@@ -293,7 +293,7 @@ def _settle_locked(month: Month, settings: Settings, reader: MonthReader, rule_s
                             first_ledger_month=plan.first_ledger_month, known_manager_ids=known)
         crash_point("inputs")
         step("compute")
-        reader.start_hashing()  # the large files' sha256, on the core the computing leaves idle
+        reader.start_hashing()  # the large files' sha256, if load_month has not started it
         result = settle(inputs, rule_set.rules, cal, prior or LedgerState(), retro_adjustments(ledger, month))
         inputs = replace(inputs, files=reader.with_hashes(inputs.files))
         crash_point("compute")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ from fixtures_months import write_month
 
 from cmsettle import pipeline
 from cmsettle.errors import Exit
-from cmsettle.inputs import MonthReader, readers
+from cmsettle.inputs import MonthReader, readers, validate
 from cmsettle.months import Month
+from tests.builders import DEFAULT_RULES
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,10 @@ def test_file_sha256_reads_in_pieces(tmp_path: Path) -> None:
     path.write_bytes(data)
     assert readers.file_sha256(path, chunk=1000) == hashlib.sha256(data).hexdigest()  # 257 pieces, the last short
     assert readers.file_sha256(path) == hashlib.sha256(data).hexdigest()
+    stop = threading.Event()
+    assert readers.file_sha256(path, chunk=1000, stop=stop) == hashlib.sha256(data).hexdigest()
+    stop.set()  # a run given up: the hashing ends at its next piece
+    assert readers.file_sha256(path, chunk=1000, stop=stop) is None
 
 
 def test_a_reader_without_hash_later_hashes_as_it_reads(template: Office, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,3 +97,48 @@ def test_a_reader_without_hash_later_hashes_as_it_reads(template: Office, monkey
     with MonthReader(template.root / "data", Month(2024, 5)) as reader:
         raw = reader.take("trades")
     assert raw.sha256 == hashlib.sha256((template.root / "data" / "2024-05" / "trades.csv").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("threads", [2, 1])
+def test_the_hashing_starts_when_the_typing_threads_run_out_of_columns(
+        template: Office, threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a pool of typing threads, the hashing is queued behind the columns: it has started (here: ended,
+    the pool being shut down) by the time load_month returns, before the computing; without a pool it waits
+    for the pipeline's start_hashing. The hashes are the files' sha256 either way."""
+    monkeypatch.setattr(readers, "_MAP_FROM", 0)
+    monkeypatch.setattr(validate, "_THREADS", threads)
+    data = template.root / "data"
+    with MonthReader(data, Month(2024, 5), hash_later=True) as reader:
+        inputs = validate.load_month(data, Month(2024, 5), DEFAULT_RULES, first_ledger_month=False,
+                                     reader=reader)
+        started = {t: f.done() for t, f in reader._hashes.items()}
+        files = reader.with_hashes(inputs.files)
+    later = {"roster", "clients", "assets", "trades"}
+    assert later <= set(reader._stamps)
+    assert started == ({t: True for t in reader._stamps} if threads > 1 else {})
+    for f in files:
+        assert f.sha256 == hashlib.sha256((data / f.path).read_bytes()).hexdigest(), f.path
+
+
+def test_a_run_that_fails_after_the_hashing_started_does_not_wait_for_it(template: Office, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bad input found after the typing threads started the hashing: closing the reader stops it."""
+    office = template.copy(tmp_path / "office")
+    runs = office.runs()
+    clients = office.root / "data" / "2024-05" / "clients.csv"
+    clients.write_bytes(clients.read_bytes() + b"C999,M404,individual,active,2024-05-02\n")  # an unknown manager
+    stops: list[threading.Event] = []
+    real = readers.file_sha256
+
+    def file_sha256(path: Path, chunk: int = 1 << 24, stop: threading.Event | None = None) -> str | None:
+        stops.append(stop)
+        return real(path, chunk, stop)
+
+    monkeypatch.setattr(readers, "_MAP_FROM", 0)
+    monkeypatch.setattr(validate, "_THREADS", 2)
+    monkeypatch.setattr(validate, "file_sha256", file_sha256)
+    res = office.settle("month", "2024-05", "--quiet")
+    assert res.exit_code == Exit.BAD_INPUT, res.output
+    assert "manager not in the roster" in res.text
+    assert stops and all(s is not None and s.is_set() for s in stops)
+    assert office.runs() == runs

@@ -96,15 +96,18 @@ def read_table(path: Path, table: str, file: str, *, hash_later: bool = False,
 _MAP_FROM = 1 << 24  # files from 16 MB are mapped, not copied into memory
 
 
-def file_sha256(path: Path, chunk: int = 1 << 24) -> str:
+def file_sha256(path: Path, chunk: int = 1 << 24, stop: threading.Event | None = None) -> str | None:
     """The sha256 of a file's bytes, read in large pieces into one buffer: no lock Python needs is held while
     reading or hashing, and the few switches back to Python cost the thread running beside nothing to speak
-    of (mapping the file instead would fault its pages in one by one, against that thread's own faults)."""
+    of (mapping the file instead would fault its pages in one by one, against that thread's own faults).
+    None if ``stop`` is set before the end (a run given up: its hash is not wanted)."""
     h = hashlib.sha256()
     buf = bytearray(chunk)
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as fh:
         while n := fh.readinto(buf):
+            if stop is not None and stop.is_set():
+                return None
             h.update(view[:n])
     return h.hexdigest()
 

@@ -1195,6 +1195,7 @@ class MonthReader:
         self._hash_later = hash_later
         self._stamps: dict[str, tuple[int, int, int]] = {}  # the large files left to hash, as read
         self._hashes: dict[str, Future] = {}
+        self._stop_hashing = threading.Event()  # set by close(): a hashing under way is not waited for
         self.order: list[str] = []
         self.paths: dict[str, Path] = {}
         self.problems: list[Problem] = []
@@ -1223,11 +1224,15 @@ class MonthReader:
 
     def start_hashing(self) -> None:
         """Hash the large files read without their hash (``hash_later``), one after the other in the
-        reading thread, from now on (cmsettle.pipeline calls this as it starts computing, when one core
-        is idle: ten million trades are 0.35 s of hashing that would otherwise slow the reading)."""
+        reading thread, from now on: ten million trades are 0.35 s of hashing (0.7-0.8 s on a busy machine)
+        that would otherwise slow the reading. :func:`load_month` calls this when its typing threads run out
+        of columns (one core then idle while the tables are finished and checked), cmsettle.pipeline again
+        as it starts computing (without typing threads, on one core, the hashing starts there); once is
+        enough."""
         for table in self._stamps:
             if table not in self._hashes:
-                self._hashes[table] = self._pool.submit(file_sha256, self.paths[table])
+                self._hashes[table] = self._pool.submit(file_sha256, self.paths[table],
+                                                        stop=self._stop_hashing)
 
     def with_hashes(self, files: tuple[model.InputFile, ...]) -> tuple[model.InputFile, ...]:
         """``files`` with the sha256 of those read without it. A file changed since it was read (another
@@ -1266,6 +1271,9 @@ class MonthReader:
         return self._futures.pop(table).result()  # type: ignore[attr-defined]
 
     def close(self) -> None:
+        """Wait for a read under way, drop the ones not started; a hashing under way (a run that failed
+        after load_month started it) stops at its next piece."""
+        self._stop_hashing.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         prefetch.discard()  # a file read ahead and not claimed (cmsettle.console) is not wanted any more
@@ -1334,6 +1342,11 @@ def load_month(data_dir: Path, month: Month, rules: RuleSet, *, first_ledger_mon
                 entry, finish = _parse_table(run, reader, T.TABLE_BY_NAME[name], first_ledger_month, pool)
             done[name] = (problems, warnings, entry)
             finishing.append((name, finish))
+        if pool is not None:
+            # Queued behind the columns: the large files' hashing (the reader's thread, idle by now) starts
+            # as soon as a typing thread finds nothing left to type, on the core the finishing below leaves
+            # idle, rather than beside the computing's two threads (cmsettle.pipeline starts it otherwise).
+            pool.submit(reader.start_hashing)
         for name, finish in finishing:
             problems, warnings, _ = done[name]
             with run.lists_of_table(problems, warnings):

@@ -80,13 +80,19 @@ def numpy_settings() -> None:
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
-def main() -> None:
+def read_ahead() -> None:
+    """What comes before the command line's imports: numpy's settings, and for ``settle month`` the month's
+    largest file read in the background."""
     numpy_settings()
     folder = month_folder(sys.argv[1:])
     if folder is not None:
         from cmsettle.inputs import prefetch
 
         prefetch.start(folder)
+
+
+def main() -> None:
+    read_ahead()
     from cmsettle.cli import main as command_line
 
     command_line()

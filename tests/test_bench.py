@@ -74,3 +74,33 @@ def test_times_anyway_after_its_patience_with_a_warning(tmp_path, capsys):
     # having given up once, the benchmark does not wait (nor probe) before the next runs
     assert bench.wait_for_file_creation(tmp_path, probe=_probes(), sleep=slept.append) == 0
     assert slept == [15, 15, 15] and capsys.readouterr().out == ""
+
+
+def test_the_core_run_leaves_out_the_report_and_the_payslips_only(tmp_path):
+    """BENCH_KINDS=core: `settle month` as usual (pay lines, manifest, ledger) with an empty report and no
+    payslips; the full command makes both, one payslip per person settled."""
+    import csv
+    import subprocess
+
+    from cmsettle.synth import generate
+
+    bench = _bench_module()
+    managers, clients = bench.scale(5000)
+    generate(tmp_path / "data", ["2024-05"], seed=7, managers=managers, clients=clients, trades_per_month=5000,
+             readme=False)
+    made = {}
+    for kind in ("core", "full"):
+        work = tmp_path / kind
+        work.mkdir()
+        res = subprocess.run(bench.full_cmd(tmp_path / "data" / "2024-05", work, core=kind == "core"), cwd=ROOT,
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        out = work / "out" / "2024-05"
+        assert (out / "manifest.json").exists() and (work / "ledger.db").exists()
+        with (out / "managers.csv").open(encoding="utf-8-sig") as fh:
+            people = len(list(csv.DictReader(fh)))
+        slips = len(list((out / "payslips").iterdir())) if (out / "payslips").exists() else 0
+        made[kind] = (people, (out / "pay_report.xlsx").stat().st_size > 0, slips)
+    people = made["full"][0]
+    assert people > 30
+    assert made == {"core": (people, False, 0), "full": (people, True, people)}

@@ -1196,6 +1196,7 @@ class MonthReader:
         self._stamps: dict[str, tuple[int, int, int]] = {}  # the large files left to hash, as read
         self._hashes: dict[str, Future] = {}
         self._stop_hashing = threading.Event()  # set by close(): a hashing under way is not waited for
+        self._hashing = threading.Lock()  # start_hashing from a typing thread, then from the pipeline's
         self.order: list[str] = []
         self.paths: dict[str, Path] = {}
         self.problems: list[Problem] = []
@@ -1228,11 +1229,13 @@ class MonthReader:
         that would otherwise slow the reading. :func:`load_month` calls this when its typing threads run out
         of columns (one core then idle while the tables are finished and checked), cmsettle.pipeline again
         as it starts computing (without typing threads, on one core, the hashing starts there); once is
-        enough."""
-        for table in self._stamps:
-            if table not in self._hashes:
-                self._hashes[table] = self._pool.submit(file_sha256, self.paths[table],
-                                                        stop=self._stop_hashing)
+        enough. A file read after this call (one load_month ignores, still being read: the reader's thread
+        reads, then hashes, in turn) is hashed by the next call."""
+        with self._hashing:
+            for table in list(self._stamps):  # the reading thread may be adding one
+                if table not in self._hashes:
+                    self._hashes[table] = self._pool.submit(file_sha256, self.paths[table],
+                                                            stop=self._stop_hashing)
 
     def with_hashes(self, files: tuple[model.InputFile, ...]) -> tuple[model.InputFile, ...]:
         """``files`` with the sha256 of those read without it. A file changed since it was read (another

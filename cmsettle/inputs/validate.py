@@ -1196,7 +1196,7 @@ class MonthReader:
         self._stamps: dict[str, tuple[int, int, int]] = {}  # the large files left to hash, as read
         self._hashes: dict[str, Future] = {}
         self._stop_hashing = threading.Event()  # set by close(): a hashing under way is not waited for
-        self._hashing = threading.Lock()  # start_hashing from a typing thread, then from the pipeline's
+        self._hashing = threading.Lock()  # start_hashing is called from a typing thread, then the main one
         self.order: list[str] = []
         self.paths: dict[str, Path] = {}
         self.problems: list[Problem] = []
